@@ -1,0 +1,70 @@
+/* Control groups of a container, on any host layout.
+ *
+ * The layout is detected once from /proc/self/mountinfo: pure cgroup v2
+ * (unified), pure v1 (one hierarchy per controller) or hybrid (v1 controllers
+ * plus a cgroup2 mount, usually /sys/fs/cgroup/unified, that only tracks
+ * processes). A small ops table per layout sits behind the calls below, so the
+ * rest of the runtime never asks which layout it is on.
+ *
+ *     struct cgroup *cg = NULL;
+ *     cgroup_open(config->cgroups_path, id, systemd, &cg, err);
+ *     cgroup_create(cg, &config->resources, err);  // mkdir + limits
+ *     cgroup_enter(cg, pid, err);
+ *     ...
+ *     cgroup_destroy(cg, err); cgroup_free(cg);
+ *
+ * Tests point the layout at a fake tree with cgroup_open_at().
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct vsl_error;
+struct oci_resources;
+
+enum cgroup_layout { CGROUP_UNIFIED, CGROUP_LEGACY, CGROUP_HYBRID };
+
+struct cgroup;
+
+/* Resolves cgroupsPath (absolute, relative, or systemd's "slice:prefix:name"
+ * when systemd is true) for container `id`, on the host's layout. Creates nothing. */
+int cgroup_open(const char *cgroups_path, const char *id, bool systemd, struct cgroup **ret,
+		struct vsl_error **err);
+/* Same, with the mount table read from `mountinfo` (a file path) and every
+ * mount point prefixed by `root` (a fake tree in tests). */
+int cgroup_open_at(const char *mountinfo, const char *root, const char *cgroups_path, const char *id,
+		   bool systemd, struct cgroup **ret, struct vsl_error **err);
+void cgroup_free(struct cgroup *cg);
+
+enum cgroup_layout cgroup_layout(const struct cgroup *cg);
+/* The path relative to the hierarchy roots, e.g. "/vessel/abc"; stored in state. */
+const char *cgroup_path(const struct cgroup *cg);
+
+/* Makes the cgroup directories (enabling v2 controllers in the parents) and
+ * applies the resources (may be NULL). */
+int cgroup_create(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err);
+/* Applies resources to an existing cgroup (runc update). */
+int cgroup_update(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err);
+/* An O_DIRECTORY fd of the v2 cgroup for clone3(CLONE_INTO_CGROUP), or -1 when
+ * the layout cannot place a process with it alone (v1 controllers). */
+int cgroup_unified_fd(struct cgroup *cg);
+int cgroup_enter(struct cgroup *cg, pid_t pid, struct vsl_error **err);
+int cgroup_freeze(struct cgroup *cg, bool frozen, struct vsl_error **err);
+int cgroup_is_frozen(struct cgroup *cg, bool *ret, struct vsl_error **err);
+/* All pids in the cgroup (and its children). *ret is malloc'd. */
+int cgroup_pids(struct cgroup *cg, pid_t **ret, size_t *ret_n, struct vsl_error **err);
+/* Signals every process in the cgroup (cgroup.kill for SIGKILL on v2/hybrid). */
+int cgroup_kill_all(struct cgroup *cg, int sig, struct vsl_error **err);
+/* Removes the directories; processes must be gone (waits briefly for them). */
+int cgroup_destroy(struct cgroup *cg, struct vsl_error **err);
+
+struct cgroup_stats {
+	uint64_t cpu_usage_ns;
+	uint64_t memory_usage, memory_limit;
+	uint64_t pids_current, pids_limit;
+	uint64_t io_read_bytes, io_write_bytes;
+	uint64_t oom_kills;
+};
+int cgroup_stats(struct cgroup *cg, struct cgroup_stats *ret, struct vsl_error **err);
