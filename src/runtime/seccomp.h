@@ -1,6 +1,7 @@
 /* seccomp filters from the spec's linux.seccomp, through libseccomp.
  *
- * Compiled early (seccomp_prepare, where errors still reach the user with the
+ * (Names carry "_filter_": libseccomp owns seccomp_load() and friends.)
+ * Compiled early (seccomp_filter_prepare, where errors still reach the user with the
  * rule that is wrong) and loaded as the last step before execve.
  */
 #pragma once
@@ -11,10 +12,10 @@ struct vsl_error;
 struct oci_seccomp;
 struct seccomp_filter;
 
-int seccomp_prepare(const struct oci_seccomp *s, struct seccomp_filter **ret, struct vsl_error **err);
+int seccomp_filter_prepare(const struct oci_seccomp *s, struct seccomp_filter **ret, struct vsl_error **err);
 /* Loads the filter. If the profile asks for a listener (SCMP_ACT_NOTIFY),
  * *ret_notify_fd receives the notification fd (else -1). */
-int seccomp_load(struct seccomp_filter *f, int *ret_notify_fd, struct vsl_error **err);
+int seccomp_filter_load(struct seccomp_filter *f, int *ret_notify_fd, struct vsl_error **err);
 void seccomp_filter_free(struct seccomp_filter *f);
 
 /* For `features`: the actions, operators, archs and flags we understand. */
