@@ -87,7 +87,7 @@ static const char *cap_name(int v, char buf[static 32])
 	return buf;
 }
 
-static const char *const set_names[] = { "bounding", "effective", "inheritable", "permitted", "ambient" };
+static const char *const set_names[] = {"bounding", "effective", "inheritable", "permitted", "ambient"};
 
 /* Parses one set into a mask of the capabilities the running kernel has. */
 static int caps_mask(const char *set, char *const *names, uint64_t *ret, struct vsl_error **err)
@@ -98,7 +98,7 @@ static int caps_mask(const char *set, char *const *names, uint64_t *ret, struct 
 		int v = caps_from_name(names[i]);
 		if (v < 0)
 			return vsl_error_set(err, "process.capabilities.%s: unknown capability '%s'", set,
-					     names[i]);
+			                     names[i]);
 		if (v > last)
 			continue;
 		mask |= UINT64_C(1) << v;
@@ -110,11 +110,16 @@ static int caps_mask(const char *set, char *const *names, uint64_t *ret, struct 
 static char **set_of(const struct oci_caps *c, size_t i)
 {
 	switch (i) {
-	case 0: return c->bounding;
-	case 1: return c->effective;
-	case 2: return c->inheritable;
-	case 3: return c->permitted;
-	default: return c->ambient;
+	case 0:
+		return c->bounding;
+	case 1:
+		return c->effective;
+	case 2:
+		return c->inheritable;
+	case 3:
+		return c->permitted;
+	default:
+		return c->ambient;
 	}
 }
 
@@ -174,7 +179,7 @@ static int cap_set_mask(cap_t caps, cap_flag_t flag, uint64_t mask)
 
 int caps_apply(const struct oci_caps *c, struct vsl_error **err)
 {
-	static const struct oci_caps none = { 0 };
+	static const struct oci_caps none = {0};
 	if (c == NULL)
 		c = &none;
 
@@ -191,9 +196,10 @@ int caps_apply(const struct oci_caps *c, struct vsl_error **err)
 	if (bad) {
 		int v = __builtin_ctzll(bad);
 		char n[32];
-		return vsl_error_set(err, "process.capabilities.ambient: '%s' is not in both the permitted "
-					  "and the inheritable set",
-				     cap_name(v, n));
+		return vsl_error_set(err,
+		                     "process.capabilities.ambient: '%s' is not in both the permitted "
+		                     "and the inheritable set",
+		                     cap_name(v, n));
 	}
 
 	_cleanup_cap_ cap_t caps = cap_init();
@@ -205,7 +211,7 @@ int caps_apply(const struct oci_caps *c, struct vsl_error **err)
 	if (cap_set_proc(caps) < 0) {
 		if (errno == EPERM && (eff & ~prm))
 			return vsl_error_errno(err, errno,
-					       "set capabilities (effective must be a subset of permitted)");
+			                       "set capabilities (effective must be a subset of permitted)");
 		return vsl_error_errno(err, errno, "set capabilities");
 	}
 

@@ -55,31 +55,30 @@ struct seccomp_filter {
 };
 
 const char *const seccomp_known_actions[] = {
-	"SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
-	"SCMP_ACT_ERRNO", "SCMP_ACT_TRACE",        "SCMP_ACT_ALLOW",       "SCMP_ACT_LOG",
-	"SCMP_ACT_NOTIFY", NULL,
+    "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",   "SCMP_ACT_ERRNO",
+    "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW",        "SCMP_ACT_LOG",         "SCMP_ACT_NOTIFY", NULL,
 };
 
 const char *const seccomp_known_operators[] = {
-	"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ",
-	"SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ", NULL,
+    "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",        "SCMP_CMP_EQ",
+    "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ", NULL,
 };
 
 /* Those libseccomp 2.5 resolves ("SCMP_ARCH_" + upper-case of its own name). */
 const char *const seccomp_known_archs[] = {
-	"SCMP_ARCH_X86",       "SCMP_ARCH_X86_64",    "SCMP_ARCH_X32",     "SCMP_ARCH_ARM",
-	"SCMP_ARCH_AARCH64",   "SCMP_ARCH_MIPS",      "SCMP_ARCH_MIPS64",  "SCMP_ARCH_MIPS64N32",
-	"SCMP_ARCH_MIPSEL",    "SCMP_ARCH_MIPSEL64",  "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
-	"SCMP_ARCH_PPC64",     "SCMP_ARCH_PPC64LE",   "SCMP_ARCH_S390",    "SCMP_ARCH_S390X",
-	"SCMP_ARCH_PARISC",    "SCMP_ARCH_PARISC64",  "SCMP_ARCH_RISCV64", NULL,
+    "SCMP_ARCH_X86",     "SCMP_ARCH_X86_64",   "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",
+    "SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS",     "SCMP_ARCH_MIPS64",      "SCMP_ARCH_MIPS64N32",
+    "SCMP_ARCH_MIPSEL",  "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
+    "SCMP_ARCH_PPC64",   "SCMP_ARCH_PPC64LE",  "SCMP_ARCH_S390",        "SCMP_ARCH_S390X",
+    "SCMP_ARCH_PARISC",  "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64",     NULL,
 };
 
 const char *const seccomp_known_flags[] = {
-	"SECCOMP_FILTER_FLAG_TSYNC",
-	"SECCOMP_FILTER_FLAG_LOG",
-	"SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-	"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
-	NULL,
+    "SECCOMP_FILTER_FLAG_TSYNC",
+    "SECCOMP_FILTER_FLAG_LOG",
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+    NULL,
 };
 
 static const struct {
@@ -87,26 +86,29 @@ static const struct {
 	uint32_t action;
 	bool takes_ret; /* errnoRet is the errno (ERRNO) or the tracer's message (TRACE) */
 } actions[] = {
-	/* SCMP_ACT_KILL is the historical name: it kills the thread only. */
-	{ "SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD, false },
-	{ "SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD, false },
-	{ "SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS, false },
-	{ "SCMP_ACT_TRAP", SCMP_ACT_TRAP, false },
-	{ "SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0), true },
-	{ "SCMP_ACT_TRACE", SCMP_ACT_TRACE(0), true },
-	{ "SCMP_ACT_ALLOW", SCMP_ACT_ALLOW, false },
-	{ "SCMP_ACT_LOG", SCMP_ACT_LOG, false },
-	{ "SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY, false },
+    /* SCMP_ACT_KILL is the historical name: it kills the thread only. */
+    {"SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD, false},
+    {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD, false},
+    {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS, false},
+    {"SCMP_ACT_TRAP", SCMP_ACT_TRAP, false},
+    {"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0), true},
+    {"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0), true},
+    {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW, false},
+    {"SCMP_ACT_LOG", SCMP_ACT_LOG, false},
+    {"SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY, false},
 };
 
 static const struct {
 	const char *name;
 	enum scmp_compare op;
 } operators[] = {
-	{ "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT },
-	{ "SCMP_CMP_LE", SCMP_CMP_LE }, { "SCMP_CMP_EQ", SCMP_CMP_EQ },
-	{ "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
-	{ "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
+    {"SCMP_CMP_NE", SCMP_CMP_NE},
+    {"SCMP_CMP_LT", SCMP_CMP_LT},
+    {"SCMP_CMP_LE", SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", SCMP_CMP_GE},
+    {"SCMP_CMP_GT", SCMP_CMP_GT},
+    {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 };
 
 /* 0, or -ENOENT for an unknown name, -ERANGE for an errnoRet that does not fit. */
@@ -167,9 +169,9 @@ static int add_flag(struct seccomp_filter *f, size_t i, const char *name, struct
 		enum scmp_filter_attr attr;
 		unsigned long kernel_flag;
 	} flags[] = {
-		{ "SECCOMP_FILTER_FLAG_TSYNC", SCMP_FLTATR_CTL_TSYNC, SECCOMP_FILTER_FLAG_TSYNC },
-		{ "SECCOMP_FILTER_FLAG_LOG", SCMP_FLTATR_CTL_LOG, SECCOMP_FILTER_FLAG_LOG },
-		{ "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SCMP_FLTATR_CTL_SSB, SECCOMP_FILTER_FLAG_SPEC_ALLOW },
+	    {"SECCOMP_FILTER_FLAG_TSYNC", SCMP_FLTATR_CTL_TSYNC, SECCOMP_FILTER_FLAG_TSYNC},
+	    {"SECCOMP_FILTER_FLAG_LOG", SCMP_FLTATR_CTL_LOG, SECCOMP_FILTER_FLAG_LOG},
+	    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SCMP_FLTATR_CTL_SSB, SECCOMP_FILTER_FLAG_SPEC_ALLOW},
 	};
 
 	if (name && strcmp(name, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0) {
@@ -182,8 +184,8 @@ static int add_flag(struct seccomp_filter *f, size_t i, const char *name, struct
 			continue;
 		int r = seccomp_attr_set(f->ctx, flags[k].attr, 1);
 		if (r < 0)
-			return vsl_error_errno(err, -r, "linux.seccomp.flags[%zu]: '%s' not supported here", i,
-					       name);
+			return vsl_error_errno(err, -r, "linux.seccomp.flags[%zu]: '%s' not supported here",
+			                       i, name);
 		f->raw_flags |= flags[k].kernel_flag;
 		return 0;
 	}
@@ -191,7 +193,7 @@ static int add_flag(struct seccomp_filter *f, size_t i, const char *name, struct
 }
 
 static int add_rule(struct seccomp_filter *f, size_t i, const struct oci_syscall_rule *rule, uint32_t def,
-		    struct vsl_error **err)
+                    struct vsl_error **err)
 {
 	uint32_t action;
 	int r = action_parse(rule->action, rule->has_errno_ret, rule->errno_ret, &action);
@@ -202,33 +204,38 @@ static int add_rule(struct seccomp_filter *f, size_t i, const struct oci_syscall
 	}
 
 	if (rule->n_args > SECCOMP_MAX_ARGS * 4)
-		return vsl_error_set(err, "linux.seccomp.syscalls[%zu]: too many args (%zu)", i, rule->n_args);
+		return vsl_error_set(err, "linux.seccomp.syscalls[%zu]: too many args (%zu)", i,
+		                     rule->n_args);
 	struct scmp_arg_cmp conds[SECCOMP_MAX_ARGS * 4];
-	unsigned per_index[SECCOMP_MAX_ARGS] = { 0 };
+	unsigned per_index[SECCOMP_MAX_ARGS] = {0};
 	bool same_index = false;
 	for (size_t j = 0; j < rule->n_args; j++) {
 		const struct oci_syscall_arg *a = &rule->args[j];
 		enum scmp_compare op;
 		if (operator_parse(a->op, &op) < 0)
-			return vsl_error_set(err, "linux.seccomp.syscalls[%zu].args[%zu]: unknown operator '%s'", i,
-					     j, a->op ? a->op : "(null)");
+			return vsl_error_set(err,
+			                     "linux.seccomp.syscalls[%zu].args[%zu]: unknown operator '%s'",
+			                     i, j, a->op ? a->op : "(null)");
 		if (a->index >= SECCOMP_MAX_ARGS)
-			return vsl_error_set(err, "linux.seccomp.syscalls[%zu].args[%zu]: index %u out of range (0-%d)",
-					     i, j, a->index, SECCOMP_MAX_ARGS - 1);
+			return vsl_error_set(
+			    err, "linux.seccomp.syscalls[%zu].args[%zu]: index %u out of range (0-%d)", i, j,
+			    a->index, SECCOMP_MAX_ARGS - 1);
 		if (++per_index[a->index] > 1)
 			same_index = true;
 		/* For MASKED_EQ the spec's value is the mask and valueTwo the datum,
 		 * which is libseccomp's order too. */
-		conds[j] = (struct scmp_arg_cmp){ .arg = a->index, .op = op, .datum_a = a->value,
-						  .datum_b = a->value_two };
+		conds[j] = (struct scmp_arg_cmp){
+		    .arg = a->index, .op = op, .datum_a = a->value, .datum_b = a->value_two};
 	}
 
 	for (size_t k = 0; rule->names && rule->names[k]; k++) {
 		const char *name = rule->names[k];
 		if (action == SCMP_ACT_NOTIFY && strcmp(name, "write") == 0)
-			/* The runtime itself writes after loading the filter: it would wait on its own listener. */
-			return vsl_error_set(err, "linux.seccomp.syscalls[%zu]: SCMP_ACT_NOTIFY cannot be used for 'write'",
-					     i);
+			/* The runtime itself writes after loading the filter: it would wait on its own
+			 * listener. */
+			return vsl_error_set(
+			    err, "linux.seccomp.syscalls[%zu]: SCMP_ACT_NOTIFY cannot be used for 'write'",
+			    i);
 	}
 
 	/* libseccomp refuses (EACCES) a rule that repeats the default action;
@@ -251,14 +258,15 @@ static int add_rule(struct seccomp_filter *f, size_t i, const struct oci_syscall
 			for (size_t j = 0; j < rule->n_args; j++) {
 				r = seccomp_rule_add_array(f->ctx, action, nr, 1, &conds[j]);
 				if (r < 0)
-					return vsl_error_errno(err, -r, "linux.seccomp.syscalls[%zu]: add rule for '%s'",
-							       i, name);
+					return vsl_error_errno(
+					    err, -r, "linux.seccomp.syscalls[%zu]: add rule for '%s'", i,
+					    name);
 			}
 		} else {
 			r = seccomp_rule_add_array(f->ctx, action, nr, (unsigned)rule->n_args, conds);
 			if (r < 0)
-				return vsl_error_errno(err, -r, "linux.seccomp.syscalls[%zu]: add rule for '%s'", i,
-						       name);
+				return vsl_error_errno(
+				    err, -r, "linux.seccomp.syscalls[%zu]: add rule for '%s'", i, name);
 		}
 	}
 	return 0;
@@ -277,7 +285,8 @@ static int export_bpf(struct seccomp_filter *f, struct vsl_error **err)
 	if (fstat(fd, &st) < 0)
 		return vsl_error_errno(err, errno, "stat exported seccomp program");
 	size_t size = (size_t)st.st_size;
-	if (size == 0 || size % sizeof(struct sock_filter) != 0 || size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+	if (size == 0 || size % sizeof(struct sock_filter) != 0 ||
+	    size / sizeof(struct sock_filter) > BPF_MAXINSNS)
 		return vsl_error_set(err, "exported seccomp program has a bad size (%zu bytes)", size);
 	_cleanup_free_ struct sock_filter *prog = malloc(size);
 	if (prog == NULL)
@@ -310,10 +319,13 @@ int seccomp_filter_prepare(const struct oci_seccomp *s, struct seccomp_filter **
 	uint32_t def;
 	int r = action_parse(s->default_action, s->has_default_errno_ret, s->default_errno_ret, &def);
 	if (r < 0)
-		return action_error(err, r, "linux.seccomp.defaultAction", s->default_action, s->default_errno_ret);
+		return action_error(err, r, "linux.seccomp.defaultAction", s->default_action,
+		                    s->default_errno_ret);
 	if (def == SCMP_ACT_NOTIFY)
-		/* Every syscall of the runtime after the load, including handing over the fd, would wait on it. */
-		return vsl_error_set(err, "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
+		/* Every syscall of the runtime after the load, including handing over the fd, would wait on
+		 * it. */
+		return vsl_error_set(
+		    err, "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
 
 	_cleanup_(seccomp_filter_freep) struct seccomp_filter *f = calloc(1, sizeof(*f));
 	if (f == NULL)
@@ -333,12 +345,13 @@ int seccomp_filter_prepare(const struct oci_seccomp *s, struct seccomp_filter **
 	for (size_t i = 0; s->architectures && s->architectures[i]; i++) {
 		uint32_t arch = arch_parse(s->architectures[i]);
 		if (arch == 0)
-			return vsl_error_set(err, "linux.seccomp.architectures[%zu]: unknown architecture '%s'", i,
-					     s->architectures[i]);
+			return vsl_error_set(err,
+			                     "linux.seccomp.architectures[%zu]: unknown architecture '%s'", i,
+			                     s->architectures[i]);
 		r = seccomp_arch_add(f->ctx, arch);
 		if (r < 0 && r != -EEXIST)
 			return vsl_error_errno(err, -r, "linux.seccomp.architectures[%zu]: add '%s'", i,
-					       s->architectures[i]);
+			                       s->architectures[i]);
 	}
 
 	for (size_t i = 0; s->flags && s->flags[i]; i++) {
@@ -354,7 +367,8 @@ int seccomp_filter_prepare(const struct oci_seccomp *s, struct seccomp_filter **
 	}
 
 	if (f->notify && s->listener_path == NULL)
-		return vsl_error_set(err, "linux.seccomp.listenerPath: required when a rule uses SCMP_ACT_NOTIFY");
+		return vsl_error_set(err,
+		                     "linux.seccomp.listenerPath: required when a rule uses SCMP_ACT_NOTIFY");
 
 	if (f->notify && (f->raw_flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)) {
 		r = export_bpf(f, err);
@@ -373,11 +387,12 @@ static int load_raw(struct seccomp_filter *f, int *ret_notify_fd, struct vsl_err
 	 * normal failure value (a thread id) would clash with the returned fd. */
 	if (flags & SECCOMP_FILTER_FLAG_TSYNC)
 		flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
-	struct sock_fprog prog = { .len = (unsigned short)f->raw_len, .filter = f->raw_prog };
+	struct sock_fprog prog = {.len = (unsigned short)f->raw_len, .filter = f->raw_prog};
 	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
 	if (fd < 0 && errno == EINVAL && (flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV))
-		return vsl_error_errno(err, errno,
-				       "load seccomp filter (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs Linux 5.19)");
+		return vsl_error_errno(
+		    err, errno,
+		    "load seccomp filter (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs Linux 5.19)");
 	if (fd < 0)
 		return vsl_error_errno(err, errno, "load seccomp filter");
 	*ret_notify_fd = (int)fd;

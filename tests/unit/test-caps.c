@@ -21,12 +21,12 @@
 #define BIT(c) (UINT64_C(1) << (c))
 
 /* In a forked child cmocka's asserts cannot report: print and fail the exit code. */
-#define CHILD_CHECK(cond)                                                                          \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: child check failed: %s\n", __FILE__, __LINE__, #cond); \
-			return 1;                                                                  \
-		}                                                                                  \
+#define CHILD_CHECK(cond)                                                                                    \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "%s:%d: child check failed: %s\n", __FILE__, __LINE__, #cond);       \
+			return 1;                                                                            \
+		}                                                                                            \
 	} while (0)
 
 static void run_in_child(int (*fn)(void))
@@ -60,7 +60,8 @@ static uint64_t status_caps(const char *key)
 	size_t klen = strlen(key);
 	while (fgets(line, sizeof(line), f)) {
 		uint64_t v;
-		if (strncmp(line, key, klen) == 0 && line[klen] == ':' && sscanf(line + klen + 1, "%" SCNx64, &v) == 1)
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':' &&
+		    sscanf(line + klen + 1, "%" SCNx64, &v) == 1)
 			return v;
 	}
 	return UINT64_MAX;
@@ -119,34 +120,37 @@ static void test_validate(void **state)
 	(void)state;
 	_cleanup_error_ struct vsl_error *err = NULL;
 
-	struct oci_caps none = { 0 };
+	struct oci_caps none = {0};
 	assert_int_equal(caps_validate(&none, &err), 0);
 	assert_int_equal(caps_validate(NULL, &err), 0);
 
 	struct oci_caps ok = {
-		.bounding = (char *[]){ "CAP_KILL", "CAP_CHOWN", NULL },
-		.effective = (char *[]){ "CAP_KILL", NULL },
-		.permitted = (char *[]){ "CAP_KILL", NULL },
-		.inheritable = (char *[]){ NULL },
-		.ambient = (char *[]){ "CAP_KILL", NULL },
+	    .bounding = (char *[]){"CAP_KILL", "CAP_CHOWN", NULL},
+	    .effective = (char *[]){"CAP_KILL", NULL},
+	    .permitted = (char *[]){"CAP_KILL", NULL},
+	    .inheritable = (char *[]){NULL},
+	    .ambient = (char *[]){"CAP_KILL", NULL},
 	};
 	assert_int_equal(caps_validate(&ok, &err), 0);
 	assert_null(err);
 
-	struct oci_caps bad_bounding = { .bounding = (char *[]){ "CAP_KILL", "CAP_FOO", NULL } };
+	struct oci_caps bad_bounding = {.bounding = (char *[]){"CAP_KILL", "CAP_FOO", NULL}};
 	assert_true(caps_validate(&bad_bounding, &err) < 0);
-	assert_string_equal(vsl_error_message(err), "process.capabilities.bounding: unknown capability 'CAP_FOO'");
+	assert_string_equal(vsl_error_message(err),
+	                    "process.capabilities.bounding: unknown capability 'CAP_FOO'");
 	vsl_error_freep(&err);
 
-	struct oci_caps bad_ambient = { .effective = (char *[]){ "CAP_KILL", NULL },
-					.ambient = (char *[]){ "cap_kill", NULL } };
+	struct oci_caps bad_ambient = {.effective = (char *[]){"CAP_KILL", NULL},
+	                               .ambient = (char *[]){"cap_kill", NULL}};
 	assert_true(caps_validate(&bad_ambient, &err) < 0);
-	assert_string_equal(vsl_error_message(err), "process.capabilities.ambient: unknown capability 'cap_kill'");
+	assert_string_equal(vsl_error_message(err),
+	                    "process.capabilities.ambient: unknown capability 'cap_kill'");
 	vsl_error_freep(&err);
 
-	struct oci_caps bad_permitted = { .permitted = (char *[]){ "CAP_BAR", NULL } };
+	struct oci_caps bad_permitted = {.permitted = (char *[]){"CAP_BAR", NULL}};
 	assert_true(caps_validate(&bad_permitted, &err) < 0);
-	assert_string_equal(vsl_error_message(err), "process.capabilities.permitted: unknown capability 'CAP_BAR'");
+	assert_string_equal(vsl_error_message(err),
+	                    "process.capabilities.permitted: unknown capability 'CAP_BAR'");
 }
 
 static int child_drop_bounding(void)
@@ -156,12 +160,12 @@ static int child_drop_bounding(void)
 	CHILD_CHECK(before != UINT64_MAX);
 
 	/* No bounding list: the bounding set is left alone. */
-	struct oci_caps absent = { .effective = (char *[]){ "CAP_KILL", NULL } };
+	struct oci_caps absent = {.effective = (char *[]){"CAP_KILL", NULL}};
 	CHILD_CHECK(caps_drop_bounding(&absent, &err) == 0);
 	CHILD_CHECK(status_caps("CapBnd") == before);
 
 	struct oci_caps c = {
-		.bounding = (char *[]){ "CAP_KILL", "CAP_CHOWN", "CAP_NET_BIND_SERVICE", "CAP_SETPCAP", NULL },
+	    .bounding = (char *[]){"CAP_KILL", "CAP_CHOWN", "CAP_NET_BIND_SERVICE", "CAP_SETPCAP", NULL},
 	};
 	if (caps_drop_bounding(&c, &err) < 0) {
 		fprintf(stderr, "caps_drop_bounding: %s\n", vsl_error_message(err));
@@ -171,12 +175,12 @@ static int child_drop_bounding(void)
 	CHILD_CHECK(status_caps("CapBnd") == want);
 
 	/* Dropping again (now a subset) is idempotent. */
-	struct oci_caps smaller = { .bounding = (char *[]){ "CAP_KILL", NULL } };
+	struct oci_caps smaller = {.bounding = (char *[]){"CAP_KILL", NULL}};
 	CHILD_CHECK(caps_drop_bounding(&smaller, &err) == 0);
 	CHILD_CHECK(status_caps("CapBnd") == BIT(CAP_KILL));
 
 	/* An empty list drops everything. */
-	struct oci_caps empty = { .bounding = (char *[]){ NULL } };
+	struct oci_caps empty = {.bounding = (char *[]){NULL}};
 	CHILD_CHECK(caps_drop_bounding(&empty, &err) == 0);
 	CHILD_CHECK(status_caps("CapBnd") == 0);
 	return 0;
@@ -228,8 +232,8 @@ static int child_apply_user(void)
 	CHILD_CHECK(become_user() == 0);
 
 	struct oci_caps c = {
-		.effective = (char *[]){ "CAP_KILL", "CAP_NET_BIND_SERVICE", NULL },
-		.permitted = (char *[]){ "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_CHOWN", NULL },
+	    .effective = (char *[]){"CAP_KILL", "CAP_NET_BIND_SERVICE", NULL},
+	    .permitted = (char *[]){"CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_CHOWN", NULL},
 	};
 	if (caps_apply(&c, &err) < 0) {
 		fprintf(stderr, "caps_apply: %s\n", vsl_error_message(err));
@@ -257,10 +261,10 @@ static int child_apply_ambient(void)
 	CHILD_CHECK(become_user() == 0);
 
 	struct oci_caps c = {
-		.effective = (char *[]){ "CAP_KILL", NULL },
-		.permitted = (char *[]){ "CAP_KILL", "CAP_SETUID", NULL },
-		.inheritable = (char *[]){ "CAP_KILL", "CAP_SETUID", NULL },
-		.ambient = (char *[]){ "CAP_SETUID", NULL },
+	    .effective = (char *[]){"CAP_KILL", NULL},
+	    .permitted = (char *[]){"CAP_KILL", "CAP_SETUID", NULL},
+	    .inheritable = (char *[]){"CAP_KILL", "CAP_SETUID", NULL},
+	    .ambient = (char *[]){"CAP_SETUID", NULL},
 	};
 	if (caps_apply(&c, &err) < 0) {
 		fprintf(stderr, "caps_apply: %s\n", vsl_error_message(err));
@@ -273,8 +277,8 @@ static int child_apply_ambient(void)
 
 	/* Applying again without ambient clears what is there. */
 	struct oci_caps again = {
-		.permitted = (char *[]){ "CAP_KILL", NULL },
-		.inheritable = (char *[]){ "CAP_KILL", NULL },
+	    .permitted = (char *[]){"CAP_KILL", NULL},
+	    .inheritable = (char *[]){"CAP_KILL", NULL},
 	};
 	CHILD_CHECK(caps_apply(&again, &err) == 0);
 	CHILD_CHECK(status_caps("CapAmb") == 0);
@@ -298,28 +302,28 @@ static int child_apply_errors(void)
 
 	/* Ambient must be in permitted and inheritable: named before anything changes. */
 	struct oci_caps amb = {
-		.permitted = (char *[]){ "CAP_KILL", "CAP_CHOWN", NULL },
-		.inheritable = (char *[]){ "CAP_KILL", NULL },
-		.ambient = (char *[]){ "CAP_KILL", "CAP_CHOWN", NULL },
+	    .permitted = (char *[]){"CAP_KILL", "CAP_CHOWN", NULL},
+	    .inheritable = (char *[]){"CAP_KILL", NULL},
+	    .ambient = (char *[]){"CAP_KILL", "CAP_CHOWN", NULL},
 	};
 	CHILD_CHECK(caps_apply(&amb, &err) < 0);
 	CHILD_CHECK(strcmp(vsl_error_message(err),
-			   "process.capabilities.ambient: 'CAP_CHOWN' is not in both the permitted and the "
-			   "inheritable set") == 0);
+	                   "process.capabilities.ambient: 'CAP_CHOWN' is not in both the permitted and the "
+	                   "inheritable set") == 0);
 	CHILD_CHECK(status_caps("CapEff") == eff);
 	vsl_error_freep(&err);
 
-	struct oci_caps unknown = { .effective = (char *[]){ "CAP_NOPE", NULL } };
+	struct oci_caps unknown = {.effective = (char *[]){"CAP_NOPE", NULL}};
 	CHILD_CHECK(caps_apply(&unknown, &err) < 0);
-	CHILD_CHECK(strcmp(vsl_error_message(err), "process.capabilities.effective: unknown capability 'CAP_NOPE'") ==
-		    0);
+	CHILD_CHECK(strcmp(vsl_error_message(err),
+	                   "process.capabilities.effective: unknown capability 'CAP_NOPE'") == 0);
 	vsl_error_freep(&err);
 
 	/* Effective beyond permitted: the kernel says EPERM, we say why. */
 	CHILD_CHECK(become_user() == 0);
 	struct oci_caps wide = {
-		.effective = (char *[]){ "CAP_KILL", "CAP_CHOWN", NULL },
-		.permitted = (char *[]){ "CAP_KILL", NULL },
+	    .effective = (char *[]){"CAP_KILL", "CAP_CHOWN", NULL},
+	    .permitted = (char *[]){"CAP_KILL", NULL},
 	};
 	int r = caps_apply(&wide, &err);
 	CHILD_CHECK(r == -EPERM);
@@ -329,7 +333,7 @@ static int child_apply_errors(void)
 	/* A NULL config empties every set. */
 	CHILD_CHECK(caps_apply(NULL, &err) == 0);
 	CHILD_CHECK(status_caps("CapEff") == 0 && status_caps("CapPrm") == 0 && status_caps("CapInh") == 0 &&
-		    status_caps("CapAmb") == 0);
+	            status_caps("CapAmb") == 0);
 	return 0;
 }
 
@@ -344,13 +348,10 @@ static void test_apply_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_from_name),
-		cmocka_unit_test(test_known_names_round_trip),
-		cmocka_unit_test(test_validate),
-		cmocka_unit_test(test_drop_bounding),
-		cmocka_unit_test(test_apply_user),
-		cmocka_unit_test(test_apply_ambient),
-		cmocka_unit_test(test_apply_errors),
+	    cmocka_unit_test(test_from_name),    cmocka_unit_test(test_known_names_round_trip),
+	    cmocka_unit_test(test_validate),     cmocka_unit_test(test_drop_bounding),
+	    cmocka_unit_test(test_apply_user),   cmocka_unit_test(test_apply_ambient),
+	    cmocka_unit_test(test_apply_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

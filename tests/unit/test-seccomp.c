@@ -22,13 +22,13 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 
-#define CHILD_CHECK(cond)                                                                          \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: child check failed: %s (errno %d)\n", __FILE__, __LINE__, \
-				#cond, errno);                                                     \
-			return 1;                                                                  \
-		}                                                                                  \
+#define CHILD_CHECK(cond)                                                                                    \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "%s:%d: child check failed: %s (errno %d)\n", __FILE__, __LINE__,    \
+			        #cond, errno);                                                               \
+			return 1;                                                                            \
+		}                                                                                            \
 	} while (0)
 
 static inline void filter_freep(struct seccomp_filter **f)
@@ -115,7 +115,8 @@ static int child_mkdir(void *arg)
 	errno = 0;
 	CHILD_CHECK(mkdir("/tmp/vessel-test-seccomp-never", 0700) < 0 && errno == EACCES);
 	errno = 0;
-	CHILD_CHECK(syscall(SYS_mkdirat, AT_FDCWD, "/tmp/vessel-test-seccomp-never", 0700) < 0 && errno == EACCES);
+	CHILD_CHECK(syscall(SYS_mkdirat, AT_FDCWD, "/tmp/vessel-test-seccomp-never", 0700) < 0 &&
+	            errno == EACCES);
 	/* Everything else still works. */
 	CHILD_CHECK(getpid() > 1);
 	CHILD_CHECK(access("/", F_OK) == 0);
@@ -128,19 +129,19 @@ static void test_errno_rule(void **state)
 	if (skip_unless_root())
 		return;
 	struct oci_syscall_rule rules[] = {
-		{
-			/* A name this libseccomp does not know is skipped, the others apply. */
-			.names = (char *[]){ "vessel_no_such_syscall", "mkdir", "mkdirat", NULL },
-			.action = "SCMP_ACT_ERRNO",
-			.has_errno_ret = true,
-			.errno_ret = EACCES,
-		},
+	    {
+	        /* A name this libseccomp does not know is skipped, the others apply. */
+	        .names = (char *[]){"vessel_no_such_syscall", "mkdir", "mkdirat", NULL},
+	        .action = "SCMP_ACT_ERRNO",
+	        .has_errno_ret = true,
+	        .errno_ret = EACCES,
+	    },
 	};
 	struct oci_seccomp s = {
-		.default_action = "SCMP_ACT_ALLOW",
-		.architectures = (char *[]){ "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", NULL },
-		.syscalls = rules,
-		.n_syscalls = ARRAY_SIZE(rules),
+	    .default_action = "SCMP_ACT_ALLOW",
+	    .architectures = (char *[]){"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", NULL},
+	    .syscalls = rules,
+	    .n_syscalls = ARRAY_SIZE(rules),
 	};
 	_cleanup_filter_ struct seccomp_filter *f = prepare_ok(&s);
 	assert_child_ok(run_in_child(child_mkdir, f));
@@ -153,25 +154,38 @@ static int child_args(void *arg)
 	(void)arg;
 	pid_t self = getpid();
 	struct oci_syscall_arg pers_args[] = {
-		{ .index = 0, .value = 0xffffffffu, .op = "SCMP_CMP_EQ" },
-		{ .index = 0, .value = PER_LINUX32, .op = "SCMP_CMP_EQ" },
+	    {.index = 0, .value = 0xffffffffu, .op = "SCMP_CMP_EQ"},
+	    {.index = 0, .value = PER_LINUX32, .op = "SCMP_CMP_EQ"},
 	};
 	struct oci_syscall_arg kill_args[] = {
-		{ .index = 0, .value = (uint64_t)self, .op = "SCMP_CMP_EQ" },
-		{ .index = 1, .value = 0, .op = "SCMP_CMP_EQ" },
+	    {.index = 0, .value = (uint64_t)self, .op = "SCMP_CMP_EQ"},
+	    {.index = 1, .value = 0, .op = "SCMP_CMP_EQ"},
 	};
 	struct oci_syscall_arg umask_args[] = {
-		{ .index = 0, .value = 0700, .value_two = 0700, .op = "SCMP_CMP_MASKED_EQ" },
+	    {.index = 0, .value = 0700, .value_two = 0700, .op = "SCMP_CMP_MASKED_EQ"},
 	};
 	struct oci_syscall_rule rules[] = {
-		{ .names = (char *[]){ "personality", NULL }, .action = "SCMP_ACT_ERRNO", .has_errno_ret = true,
-		  .errno_ret = EACCES, .args = pers_args, .n_args = ARRAY_SIZE(pers_args) },
-		{ .names = (char *[]){ "kill", NULL }, .action = "SCMP_ACT_ERRNO", .has_errno_ret = true,
-		  .errno_ret = EACCES, .args = kill_args, .n_args = ARRAY_SIZE(kill_args) },
-		{ .names = (char *[]){ "umask", NULL }, .action = "SCMP_ACT_ERRNO", .has_errno_ret = true,
-		  .errno_ret = EACCES, .args = umask_args, .n_args = ARRAY_SIZE(umask_args) },
+	    {.names = (char *[]){"personality", NULL},
+	     .action = "SCMP_ACT_ERRNO",
+	     .has_errno_ret = true,
+	     .errno_ret = EACCES,
+	     .args = pers_args,
+	     .n_args = ARRAY_SIZE(pers_args)},
+	    {.names = (char *[]){"kill", NULL},
+	     .action = "SCMP_ACT_ERRNO",
+	     .has_errno_ret = true,
+	     .errno_ret = EACCES,
+	     .args = kill_args,
+	     .n_args = ARRAY_SIZE(kill_args)},
+	    {.names = (char *[]){"umask", NULL},
+	     .action = "SCMP_ACT_ERRNO",
+	     .has_errno_ret = true,
+	     .errno_ret = EACCES,
+	     .args = umask_args,
+	     .n_args = ARRAY_SIZE(umask_args)},
 	};
-	struct oci_seccomp s = { .default_action = "SCMP_ACT_ALLOW", .syscalls = rules, .n_syscalls = ARRAY_SIZE(rules) };
+	struct oci_seccomp s = {
+	    .default_action = "SCMP_ACT_ALLOW", .syscalls = rules, .n_syscalls = ARRAY_SIZE(rules)};
 	struct seccomp_filter *f = NULL;
 	struct vsl_error *err = NULL;
 	if (seccomp_filter_prepare(&s, &f, &err) < 0) {
@@ -230,13 +244,15 @@ static void test_default_errno_whitelist(void **state)
 	if (skip_unless_root())
 		return;
 	struct oci_syscall_rule rules[] = {
-		{ .names = (char *[]){ "getpid", "exit", "exit_group", "write", "writev", "brk", "mmap", "munmap",
-				       "rt_sigreturn", "rt_sigprocmask", "futex", "newfstatat", "fstat", NULL },
-		  .action = "SCMP_ACT_ALLOW" },
-		/* Same as the default: skipped rather than refused by libseccomp. */
-		{ .names = (char *[]){ "getuid", NULL }, .action = "SCMP_ACT_ERRNO" },
+	    {.names = (char *[]){"getpid", "exit", "exit_group", "write", "writev", "brk", "mmap", "munmap",
+	                         "rt_sigreturn", "rt_sigprocmask", "futex", "newfstatat", "fstat",
+	                         "sigaltstack" /* ASan, on exit */, NULL},
+	     .action = "SCMP_ACT_ALLOW"},
+	    /* Same as the default: skipped rather than refused by libseccomp. */
+	    {.names = (char *[]){"getuid", NULL}, .action = "SCMP_ACT_ERRNO"},
 	};
-	struct oci_seccomp s = { .default_action = "SCMP_ACT_ERRNO", .syscalls = rules, .n_syscalls = ARRAY_SIZE(rules) };
+	struct oci_seccomp s = {
+	    .default_action = "SCMP_ACT_ERRNO", .syscalls = rules, .n_syscalls = ARRAY_SIZE(rules)};
 	_cleanup_filter_ struct seccomp_filter *f = prepare_ok(&s);
 	assert_child_ok(run_in_child(child_whitelist, f));
 }
@@ -255,12 +271,13 @@ static void test_kill(void **state)
 	(void)state;
 	if (skip_unless_root())
 		return;
-	const char *kinds[] = { "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD" };
+	const char *kinds[] = {"SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD"};
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		struct oci_syscall_rule rules[] = {
-			{ .names = (char *[]){ "getppid", NULL }, .action = (char *)kinds[i] },
+		    {.names = (char *[]){"getppid", NULL}, .action = (char *)kinds[i]},
 		};
-		struct oci_seccomp s = { .default_action = "SCMP_ACT_ALLOW", .syscalls = rules, .n_syscalls = 1 };
+		struct oci_seccomp s = {
+		    .default_action = "SCMP_ACT_ALLOW", .syscalls = rules, .n_syscalls = 1};
 		_cleanup_filter_ struct seccomp_filter *f = prepare_ok(&s);
 		int status = run_in_child(child_getppid, f);
 		assert_true(WIFSIGNALED(status));
@@ -284,15 +301,18 @@ static void test_flags(void **state)
 	if (skip_unless_root())
 		return;
 	struct oci_syscall_rule rules[] = {
-		{ .names = (char *[]){ "getppid", NULL }, .action = "SCMP_ACT_ERRNO", .has_errno_ret = true,
-		  .errno_ret = ENOSYS },
+	    {.names = (char *[]){"getppid", NULL},
+	     .action = "SCMP_ACT_ERRNO",
+	     .has_errno_ret = true,
+	     .errno_ret = ENOSYS},
 	};
 	struct oci_seccomp s = {
-		.default_action = "SCMP_ACT_ALLOW",
-		.flags = (char *[]){ "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
-				     "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", NULL },
-		.syscalls = rules,
-		.n_syscalls = 1,
+	    .default_action = "SCMP_ACT_ALLOW",
+	    .flags =
+	        (char *[]){"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+	                   "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", NULL},
+	    .syscalls = rules,
+	    .n_syscalls = 1,
 	};
 	_cleanup_filter_ struct seccomp_filter *f = prepare_ok(&s);
 	assert_child_ok(run_in_child(child_flags, f));
@@ -338,22 +358,22 @@ static void test_notify(void **state)
 	if (skip_unless_root())
 		return;
 	struct oci_syscall_rule rules[] = {
-		{ .names = (char *[]){ "getppid", NULL }, .action = "SCMP_ACT_NOTIFY" },
+	    {.names = (char *[]){"getppid", NULL}, .action = "SCMP_ACT_NOTIFY"},
 	};
 	/* Through libseccomp's loader, then through ours (WAIT_KILLABLE_RECV), with TSYNC. */
 	char **flag_sets[] = {
-		NULL,
-		(char *[]){ "SECCOMP_FILTER_FLAG_TSYNC", NULL },
-		(char *[]){ "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", NULL },
-		(char *[]){ "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", "SECCOMP_FILTER_FLAG_TSYNC", NULL },
+	    NULL,
+	    (char *[]){"SECCOMP_FILTER_FLAG_TSYNC", NULL},
+	    (char *[]){"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", NULL},
+	    (char *[]){"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", "SECCOMP_FILTER_FLAG_TSYNC", NULL},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(flag_sets); i++) {
 		struct oci_seccomp s = {
-			.default_action = "SCMP_ACT_ALLOW",
-			.listener_path = "/run/listener.sock",
-			.flags = flag_sets[i],
-			.syscalls = rules,
-			.n_syscalls = 1,
+		    .default_action = "SCMP_ACT_ALLOW",
+		    .listener_path = "/run/listener.sock",
+		    .flags = flag_sets[i],
+		    .syscalls = rules,
+		    .n_syscalls = 1,
 		};
 		_cleanup_filter_ struct seccomp_filter *f = prepare_ok(&s);
 		assert_child_ok(run_in_child(child_notify, f));
@@ -366,17 +386,17 @@ static void test_errors(void **state)
 {
 	(void)state;
 	struct oci_syscall_arg bad_op[] = {
-		{ .index = 0, .value = 1, .op = "SCMP_CMP_EQ" },
-		{ .index = 1, .value = 1, .op = "SCMP_CMP_FOO" },
+	    {.index = 0, .value = 1, .op = "SCMP_CMP_EQ"},
+	    {.index = 1, .value = 1, .op = "SCMP_CMP_FOO"},
 	};
-	struct oci_syscall_arg bad_index[] = { { .index = 6, .value = 1, .op = "SCMP_CMP_EQ" } };
+	struct oci_syscall_arg bad_index[] = {{.index = 6, .value = 1, .op = "SCMP_CMP_EQ"}};
 	struct oci_syscall_rule rules[] = {
-		{ .names = (char *[]){ "getpid", NULL }, .action = "SCMP_ACT_ERRNO" },
-		{ .names = (char *[]){ "getppid", NULL }, .action = "SCMP_ACT_ALLOW" },
-		{ .names = (char *[]){ "getuid", NULL }, .action = "SCMP_ACT_LOG" },
-		{ .names = (char *[]){ "getgid", NULL }, .action = "SCMP_ACT_FOO" },
+	    {.names = (char *[]){"getpid", NULL}, .action = "SCMP_ACT_ERRNO"},
+	    {.names = (char *[]){"getppid", NULL}, .action = "SCMP_ACT_ALLOW"},
+	    {.names = (char *[]){"getuid", NULL}, .action = "SCMP_ACT_LOG"},
+	    {.names = (char *[]){"getgid", NULL}, .action = "SCMP_ACT_FOO"},
 	};
-	struct oci_seccomp s = { .default_action = "SCMP_ACT_ALLOW", .syscalls = rules, .n_syscalls = 4 };
+	struct oci_seccomp s = {.default_action = "SCMP_ACT_ALLOW", .syscalls = rules, .n_syscalls = 4};
 	prepare_fails(&s, "linux.seccomp.syscalls[3]: unknown action 'SCMP_ACT_FOO'");
 
 	rules[3].action = "SCMP_ACT_TRAP";
@@ -401,22 +421,22 @@ static void test_errors(void **state)
 	prepare_fails(&s, "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
 	s.default_action = "SCMP_ACT_ALLOW";
 
-	s.architectures = (char *[]){ "SCMP_ARCH_X86_64", "SCMP_ARCH_FOO", NULL };
+	s.architectures = (char *[]){"SCMP_ARCH_X86_64", "SCMP_ARCH_FOO", NULL};
 	prepare_fails(&s, "linux.seccomp.architectures[1]: unknown architecture 'SCMP_ARCH_FOO'");
-	s.architectures = (char *[]){ "x86_64", NULL };
+	s.architectures = (char *[]){"x86_64", NULL};
 	prepare_fails(&s, "linux.seccomp.architectures[0]: unknown architecture 'x86_64'");
 	s.architectures = NULL;
 
-	s.flags = (char *[]){ "SECCOMP_FILTER_FLAG_FOO", NULL };
+	s.flags = (char *[]){"SECCOMP_FILTER_FLAG_FOO", NULL};
 	prepare_fails(&s, "linux.seccomp.flags[0]: unknown flag 'SECCOMP_FILTER_FLAG_FOO'");
 	s.flags = NULL;
 
 	rules[1].action = "SCMP_ACT_NOTIFY";
 	prepare_fails(&s, "linux.seccomp.listenerPath: required when a rule uses SCMP_ACT_NOTIFY");
 	s.listener_path = "/run/l.sock";
-	rules[1].names = (char *[]){ "getppid", "write", NULL };
+	rules[1].names = (char *[]){"getppid", "write", NULL};
 	prepare_fails(&s, "linux.seccomp.syscalls[1]: SCMP_ACT_NOTIFY cannot be used for 'write'");
-	rules[1].names = (char *[]){ "getppid", NULL };
+	rules[1].names = (char *[]){"getppid", NULL};
 
 	struct seccomp_filter *f = prepare_ok(&s);
 	seccomp_filter_free(f);
@@ -430,20 +450,21 @@ static void test_known_lists(void **state)
 	for (size_t i = 0; seccomp_known_actions[i]; i++) {
 		if (strcmp(seccomp_known_actions[i], "SCMP_ACT_NOTIFY") == 0)
 			continue;
-		struct oci_seccomp s = { .default_action = (char *)seccomp_known_actions[i] };
+		struct oci_seccomp s = {.default_action = (char *)seccomp_known_actions[i]};
 		seccomp_filter_free(prepare_ok(&s));
 	}
 	for (size_t i = 0; seccomp_known_operators[i]; i++) {
-		struct oci_syscall_arg a = { .index = 0, .value = 1, .value_two = 1, .op = (char *)seccomp_known_operators[i] };
-		struct oci_syscall_rule r = { .names = (char *[]){ "getpid", NULL }, .action = "SCMP_ACT_ERRNO",
-					      .args = &a, .n_args = 1 };
-		struct oci_seccomp s = { .default_action = "SCMP_ACT_ALLOW", .syscalls = &r, .n_syscalls = 1 };
+		struct oci_syscall_arg a = {
+		    .index = 0, .value = 1, .value_two = 1, .op = (char *)seccomp_known_operators[i]};
+		struct oci_syscall_rule r = {
+		    .names = (char *[]){"getpid", NULL}, .action = "SCMP_ACT_ERRNO", .args = &a, .n_args = 1};
+		struct oci_seccomp s = {.default_action = "SCMP_ACT_ALLOW", .syscalls = &r, .n_syscalls = 1};
 		seccomp_filter_free(prepare_ok(&s));
 	}
 	for (size_t i = 0; seccomp_known_archs[i]; i++) {
 		/* Every name resolves; foreign-endian ones may not mix with the native arch. */
-		struct oci_seccomp s = { .default_action = "SCMP_ACT_ALLOW",
-					 .architectures = (char *[]){ (char *)seccomp_known_archs[i], NULL } };
+		struct oci_seccomp s = {.default_action = "SCMP_ACT_ALLOW",
+		                        .architectures = (char *[]){(char *)seccomp_known_archs[i], NULL}};
 		struct seccomp_filter *f = NULL;
 		_cleanup_error_ struct vsl_error *err = NULL;
 		if (seccomp_filter_prepare(&s, &f, &err) < 0)
@@ -451,8 +472,8 @@ static void test_known_lists(void **state)
 		seccomp_filter_free(f);
 	}
 	for (size_t i = 0; seccomp_known_flags[i]; i++) {
-		struct oci_seccomp s = { .default_action = "SCMP_ACT_ALLOW",
-					 .flags = (char *[]){ (char *)seccomp_known_flags[i], NULL } };
+		struct oci_seccomp s = {.default_action = "SCMP_ACT_ALLOW",
+		                        .flags = (char *[]){(char *)seccomp_known_flags[i], NULL}};
 		seccomp_filter_free(prepare_ok(&s));
 	}
 }
@@ -472,15 +493,15 @@ static void test_null_profile(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_errno_rule),
-		cmocka_unit_test(test_arg_conditions),
-		cmocka_unit_test(test_default_errno_whitelist),
-		cmocka_unit_test(test_kill),
-		cmocka_unit_test(test_flags),
-		cmocka_unit_test(test_notify),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_known_lists),
-		cmocka_unit_test(test_null_profile),
+	    cmocka_unit_test(test_errno_rule),
+	    cmocka_unit_test(test_arg_conditions),
+	    cmocka_unit_test(test_default_errno_whitelist),
+	    cmocka_unit_test(test_kill),
+	    cmocka_unit_test(test_flags),
+	    cmocka_unit_test(test_notify),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_known_lists),
+	    cmocka_unit_test(test_null_profile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
