@@ -1,0 +1,25 @@
+/* Shared between container.c and exec.c; not part of the runtime's API. */
+#pragma once
+
+#include "runtime/state.h"
+
+struct cgroup;
+struct oci_config;
+
+struct rt_handle {
+	int rootfd, dirfd;
+	struct rt_state state;
+	struct cgroup *cg;
+	enum rt_status status;
+};
+
+struct rt_context;
+int rt_open(const struct rt_context *ctx, const char *id, struct rt_handle *h, struct vsl_error **err);
+void rt_handle_clear(struct rt_handle *h);
+/* Kills what is left, runs poststop hooks, removes cgroup and state. */
+int rt_destroy(struct rt_handle *h, struct vsl_error **err);
+char *rt_now_rfc3339(void);
+char *rt_hook_state(const struct rt_state *s, enum rt_status status, const struct oci_config *c);
+int rt_wait_status(int pidfd);
+int rt_write_pid_file(const char *path, pid_t pid, struct vsl_error **err);
+int rt_forward_signals_until_exit(int pidfd);
