@@ -95,19 +95,11 @@ static char *follow_dangling(const char *prefix, const char *target, const char 
 	return r < 0 ? NULL : n;
 }
 
-/* The one walker behind mkdir_p and mkfile_p. Each prefix of the path is
- * opened by the kernel under RESOLVE_IN_ROOT; what is missing is created with
- * mkdirat (or O_CREAT|O_EXCL) relative to the fd of its parent, and opened
- * again relative to that same fd without following symlinks. The fd returned
- * is therefore always inside the root, whatever the image placed on the way. */
-static int walk_create(int rootfd, const char *path, mode_t mode, bool last_file, struct vsl_error **err)
+/* One pass of walk_create(); returns -EAGAIN with *ret_restart set when a
+ * dangling symlink rewrote the path and the walk must start over. */
+static int walk_once(int rootfd, const char *path, const char *work, mode_t mode, bool last_file,
+		     int *links, char **ret_restart, struct vsl_error **err)
 {
-	_cleanup_free_ char *work = strdup(path);
-	if (work == NULL)
-		return vsl_error_errno(err, ENOMEM, "resolve '%s'", path);
-	int links = 0;
-
-restart:;
 	_cleanup_close_ int cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
 	if (cur < 0)
 		return vsl_error_errno(err, errno, "resolve '%s'", path);
@@ -148,9 +140,9 @@ restart:;
 					close(r);
 			}
 			if (r < 0 && errno == EEXIST) {
-				/* Something appeared that the in-root lookup could not open:
-				 * a dangling symlink. Follow it by hand (the kernel keeps the
-				 * result inside the root on the next round). */
+				/* Something is there that the in-root lookup could not open:
+				 * a dangling symlink. Follow it by hand; the kernel keeps the
+				 * result inside the root on the next round. */
 				char target[PATH_MAX];
 				ssize_t n = readlinkat(cur, name, target, sizeof(target) - 1);
 				if (n < 0 && errno == EINVAL) {
@@ -160,19 +152,14 @@ restart:;
 					if (n < 0)
 						return vsl_error_errno(err, errno, "read symlink '%s'", prefix);
 					target[n] = '\0';
-					if (++links > MAX_SYMLINKS)
+					if (++*links > MAX_SYMLINKS)
 						return vsl_error_errno(err, ELOOP, "resolve '%s'", path);
 					/* The prefix without its last component. */
-					char *slash = strrchr(prefix, '/');
-					*slash = '\0';
-					char *nw = follow_dangling(prefix, target, next);
-					if (nw == NULL)
+					*strrchr(prefix, '/') = '\0';
+					*ret_restart = follow_dangling(prefix, target, next);
+					if (*ret_restart == NULL)
 						return vsl_error_errno(err, ENOMEM, "resolve '%s'", path);
-					free(work);
-					work = nw;
-					closep(&cur);
-					freep(&prefix);
-					goto restart;
+					return -EAGAIN;
 				}
 			} else if (r < 0) {
 				return vsl_error_errno(err, errno, "create '%s' in the container root", prefix);
@@ -205,6 +192,27 @@ restart:;
 	if (last_file && prefix == NULL)
 		return vsl_error_errno(err, EISDIR, "create file '%s' in the container root", path);
 	return TAKE_FD(cur);
+}
+
+/* The one walker behind mkdir_p and mkfile_p. Each prefix of the path is
+ * opened by the kernel under RESOLVE_IN_ROOT; what is missing is created with
+ * mkdirat (or O_CREAT|O_EXCL) relative to the fd of its parent, and opened
+ * again relative to that same fd without following symlinks. The fd returned
+ * is therefore always inside the root, whatever the image placed on the way. */
+static int walk_create(int rootfd, const char *path, mode_t mode, bool last_file, struct vsl_error **err)
+{
+	_cleanup_free_ char *work = strdup(path);
+	if (work == NULL)
+		return vsl_error_errno(err, ENOMEM, "resolve '%s'", path);
+	int links = 0;
+	for (;;) {
+		char *restart = NULL;
+		int r = walk_once(rootfd, path, work, mode, last_file, &links, &restart, err);
+		if (restart == NULL)
+			return r;
+		free(work);
+		work = restart;
+	}
 }
 
 int resolve_mkdir_p(int rootfd, const char *path, mode_t mode, struct vsl_error **err)
