@@ -453,3 +453,33 @@ def cap_mask(*numbers):
     for n in numbers:
         m |= 1 << n
     return "%016x" % m
+
+
+def cgroup_v2_only():
+    return os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
+
+
+def cgroup_path(pid, controller):
+    """The host directory of `pid`'s cgroup for `controller` (v1 name, e.g.
+    "memory", "pids", "freezer", "cpu"), on a v1, hybrid or pure v2 host."""
+    with open("/proc/%d/cgroup" % pid) as f:
+        lines = [line.rstrip("\n").split(":", 2) for line in f]
+    if cgroup_v2_only():
+        for hid, _, path in lines:
+            if hid == "0":
+                return CGROUP_ROOT + path
+    for hid, ctrls, path in lines:
+        if controller in ctrls.split(","):
+            for mp in (controller, ctrls):
+                d = os.path.join(CGROUP_ROOT, mp)
+                if os.path.isdir(d):
+                    return d + path
+    raise AssertionError("no %s cgroup for pid %d in %s" % (controller, pid, lines))
+
+
+def cgroup_read(pid, controller, v1_file, v2_file=None):
+    """Read a cgroup file of `pid`: `v1_file` on v1/hybrid, `v2_file` on pure v2."""
+    d = cgroup_path(pid, controller)
+    name = v2_file if cgroup_v2_only() and v2_file else v1_file
+    with open(os.path.join(d, name)) as f:
+        return f.read().strip()
