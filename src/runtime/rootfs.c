@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,52 @@ static int root_propagation(const struct oci_config *c, unsigned long *ret_flag,
 	return 0;
 }
 
+/* Mount points in mountinfo escape space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *o = s;
+	for (char *i = s; *i; i++) {
+		if (i[0] == '\\' && i[1] >= '0' && i[1] <= '3' && i[2] >= '0' && i[2] <= '7' && i[3] >= '0' &&
+		    i[3] <= '7') {
+			*o++ = (char)((i[1] - '0') * 64 + (i[2] - '0') * 8 + (i[3] - '0'));
+			i += 3;
+		} else {
+			*o++ = *i;
+		}
+	}
+	*o = '\0';
+}
+
+/* pivot_root refuses a new root whose parent mount is shared, and that
+ * parent is the mount the rootfs sits on now, once we bind over it. Making it
+ * private first also keeps the bind itself from propagating. mount_setattr
+ * wants the mount's root, so find its mount point by mount id (host paths
+ * here: we are before pivot_root and nothing of the image is involved). */
+static int make_parent_private(const char *rootfs, struct vsl_error **err)
+{
+	struct statx stx;
+	if (statx(AT_FDCWD, rootfs, 0, STATX_MNT_ID, &stx) < 0)
+		return vsl_error_errno(err, errno, "stat rootfs '%s'", rootfs);
+	if (!(stx.stx_mask & STATX_MNT_ID))
+		return vsl_error_errno(err, ENOTSUP, "stat rootfs '%s': no mount id", rootfs);
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (f == NULL)
+		return vsl_error_errno(err, errno, "open /proc/self/mountinfo");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0) {
+		uint64_t id;
+		char mp[PATH_MAX];
+		if (sscanf(line, "%" SCNu64 " %*d %*s %*s %4095s", &id, mp) != 2 || id != stx.stx_mnt_id)
+			continue;
+		unescape_octal(mp);
+		if (mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0)
+			return vsl_error_errno(err, errno, "make mount '%s' private", mp);
+		return 0;
+	}
+	return vsl_error_errno(err, ENOENT, "find the mount of rootfs '%s'", rootfs);
+}
+
 int rootfs_prepare(struct rootfs_ctx *ctx, struct vsl_error **err)
 {
 	const struct oci_config *c = ctx->config;
@@ -45,17 +93,9 @@ int rootfs_prepare(struct rootfs_ctx *ctx, struct vsl_error **err)
 	if (mount(NULL, "/", NULL, prop | (rec ? MS_REC : 0), NULL) < 0)
 		return vsl_error_errno(err, errno, "set propagation of '/'");
 
-	/* pivot_root refuses a new root whose parent mount is shared; the mount
-	 * the rootfs sits on now is that parent once we bind over it. Making it
-	 * private first also keeps the bind itself from propagating. */
-	{
-		_cleanup_close_ int under = open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (under < 0)
-			return vsl_error_errno(err, errno, "open rootfs '%s'", ctx->rootfs);
-		r = mounts_setattr(under, false, 0, 0, MS_PRIVATE);
-		if (r < 0)
-			return vsl_error_errno(err, -r, "make the mount under '%s' private", ctx->rootfs);
-	}
+	r = make_parent_private(ctx->rootfs, err);
+	if (r < 0)
+		return r;
 	/* The rootfs must be a mount point of its own for pivot_root. */
 	if (mount(ctx->rootfs, ctx->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return vsl_error_errno(err, errno, "bind mount rootfs '%s'", ctx->rootfs);
