@@ -1,5 +1,7 @@
-#include <stdio.h>
-int main(void)
+/* vessel-runtime: the runtime behind runc's command line. */
+#include "cli/runtime-cli.h"
+
+int main(int argc, char **argv)
 {
-	return 0;
+	return runtime_cli_main(argc, argv);
 }

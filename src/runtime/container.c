@@ -521,7 +521,7 @@ int rt_open(const struct rt_context *ctx, const char *id, struct rt_handle *h, s
 		if (vsl_error_code(*err) == -ENOENT) {
 			vsl_error_free(*err);
 			*err = NULL;
-			return vsl_error_errno(err, ENOENT, "container '%s' does not exist", id);
+			return vsl_error_set_code(err, ENOENT, "container does not exist");
 		}
 		return -1;
 	}

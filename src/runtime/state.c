@@ -73,7 +73,7 @@ int state_dir_open(int rootfd, const char *id, int *ret_fd, struct vsl_error **e
 	int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return vsl_error_errno(err, ENOENT, "container '%s' does not exist", id) ;
+			return vsl_error_set_code(err, ENOENT, "container does not exist");
 		return vsl_error_errno(err, errno, "open state of '%s'", id);
 	}
 	*ret_fd = fd;

@@ -1,6 +1,7 @@
 #include "util/error.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@ static int code_of(int errno_value)
 	return errno_value > 0 ? -errno_value : -1;
 }
 
-static int error_vset(struct vsl_error **err, int errno_value, const char *fmt, va_list ap)
+static int error_vset(struct vsl_error **err, int errno_value, bool with_strerror, const char *fmt, va_list ap)
 {
 	if (err == NULL || *err != NULL)
 		return code_of(errno_value);
@@ -25,7 +26,7 @@ static int error_vset(struct vsl_error **err, int errno_value, const char *fmt, 
 	_cleanup_free_ char *text = NULL;
 	if (vasprintf(&text, fmt, ap) < 0)
 		text = NULL;
-	if (text != NULL && errno_value > 0) {
+	if (text != NULL && errno_value > 0 && with_strerror) {
 		if (asprintf(&e->msg, "%s: %s", text, strerror(errno_value)) < 0)
 			e->msg = NULL;
 	} else {
@@ -39,7 +40,7 @@ int vsl_error_errno(struct vsl_error **err, int errno_value, const char *fmt, ..
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int r = error_vset(err, errno_value < 0 ? -errno_value : errno_value, fmt, ap);
+	int r = error_vset(err, errno_value < 0 ? -errno_value : errno_value, true, fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -48,7 +49,16 @@ int vsl_error_set(struct vsl_error **err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int r = error_vset(err, 0, fmt, ap);
+	int r = error_vset(err, 0, false, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int vsl_error_set_code(struct vsl_error **err, int errno_value, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = error_vset(err, errno_value < 0 ? -errno_value : errno_value, false, fmt, ap);
 	va_end(ap);
 	return r;
 }

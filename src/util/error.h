@@ -24,6 +24,10 @@ struct vsl_error {
 int vsl_error_errno(struct vsl_error **err, int errno_value, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int vsl_error_set(struct vsl_error **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Like vsl_error_errno() but the message is used as is, without strerror():
+ * for conditions whose errno callers test but whose text says it better. */
+int vsl_error_set_code(struct vsl_error **err, int errno_value, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Prepends "<context>: " to the message of *err; returns the same code as vsl_error_code(). */
 int vsl_error_prefix(struct vsl_error **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int vsl_error_code(const struct vsl_error *err);
