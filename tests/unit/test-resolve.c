@@ -325,6 +325,34 @@ static char *mountinfo(void)
 	return s;
 }
 
+static void container_steps(struct oci_config *c, const char *rootfs, bool userns, void (*check)(void))
+{
+	_cleanup_error_ struct vsl_error *err = NULL;
+	struct rootfs_ctx ctx = { .config = c, .rootfs = rootfs, .rootfd = -EBADF, .new_userns = userns };
+	int step = 0;
+	if (rootfs_prepare(&ctx, &err) < 0)
+		step = 91;
+	else if (rootfs_pivot(&ctx, &err) < 0)
+		step = 92;
+	else if (rootfs_finalize(&ctx, &err) < 0)
+		step = 93;
+	if (step) {
+		fprintf(stderr, "child: %s\n", vsl_error_message(err));
+		_exit(step);
+	}
+	check();
+	rootfs_ctx_clear(&ctx);
+	_exit(0);
+}
+
+static int wait_exit(pid_t pid)
+{
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
 /* Runs prepare/pivot/finalize in a child with its own mount (and IPC)
  * namespace, then `check` inside the new root. Returns the child's exit
  * status; the child's error message is printed. */
@@ -333,29 +361,57 @@ static int run_in_container(struct oci_config *c, const char *rootfs, void (*che
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		_cleanup_error_ struct vsl_error *err = NULL;
 		if (unshare(CLONE_NEWNS | CLONE_NEWIPC) < 0)
 			_exit(90);
-		struct rootfs_ctx ctx = { .config = c, .rootfs = rootfs, .rootfd = -EBADF };
-		int step = 0;
-		if (rootfs_prepare(&ctx, &err) < 0)
-			step = 91;
-		else if (rootfs_pivot(&ctx, &err) < 0)
-			step = 92;
-		else if (rootfs_finalize(&ctx, &err) < 0)
-			step = 93;
-		if (step) {
-			fprintf(stderr, "child: %s\n", vsl_error_message(err));
-			_exit(step);
-		}
-		check();
-		rootfs_ctx_clear(&ctx);
-		_exit(0);
+		container_steps(c, rootfs, false, check);
 	}
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
+	return wait_exit(pid);
+}
+
+/* The same in a new user namespace (identity-mapped, so the host's files keep
+ * their owners) with its own pid namespace: mknod is refused there, host
+ * mounts are locked, sysfs may not be mounted. */
+static int run_in_userns_container(struct oci_config *c, const char *rootfs, void (*check)(void))
+{
+	int to_parent[2], to_child[2];
+	assert_int_equal(pipe2(to_parent, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(to_child, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char b = 0;
+		if (unshare(CLONE_NEWUSER) < 0 || write(to_parent[1], &b, 1) != 1 || read(to_child[0], &b, 1) != 1 ||
+		    b != 1)
+			_exit(89);
+		if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID) < 0)
+			_exit(90);
+		pid_t inner = fork();
+		if (inner < 0)
+			_exit(90);
+		if (inner == 0)
+			container_steps(c, rootfs, true, check);
+		int status;
+		if (waitpid(inner, &status, 0) != inner || !WIFEXITED(status))
+			_exit(88);
+		_exit(WEXITSTATUS(status));
+	}
+	char b;
+	assert_int_equal(read(to_parent[0], &b, 1), 1);
+	const char *files[] = { "setgroups", "uid_map", "gid_map" };
+	const char *text[] = { "deny", "0 0 4294967295\n", "0 0 4294967295\n" };
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		_cleanup_free_ char *path = xasprintf("/proc/%d/%s", (int)pid, files[i]);
+		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, text[i], strlen(text[i])), (ssize_t)strlen(text[i]));
+	}
+	b = 1;
+	assert_int_equal(write(to_child[1], &b, 1), 1);
+	close(to_parent[0]);
+	close(to_parent[1]);
+	close(to_child[0]);
+	close(to_child[1]);
+	return wait_exit(pid);
 }
 
 static bool hybrid_or_v1(void)
@@ -420,6 +476,9 @@ static void check_full_root(void)
 	fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
 	CHECK(fd >= 0 && read(fd, buf, sizeof(buf)) == 5);
 	close(fd);
+
+	/* The idmapped bind shows the on-disk root as 1000:2000. */
+	CHECK(stat("/mnt/idmapped/hello", &st) == 0 && st.st_uid == 1000 && st.st_gid == 2000);
 
 	/* A tmpfs whose destination went through /mnt/evil -> <host dir>. */
 	CHECK(statfs("/mnt/evil/sub", &sfs) == 0 && sfs.f_type == TMPFS_MAGIC);
@@ -488,6 +547,8 @@ static void test_container_root(void **state)
 	char *fbind_opts[] = { "bind", NULL };
 	char *tmp_opts[] = { "mode=700", NULL };
 	char *copy_opts[] = { "tmpcopyup", NULL };
+	char *idmap_opts[] = { "bind", "idmap", NULL };
+	struct oci_id_map uidmap = { 0, 1000, 1 }, gidmap = { 0, 2000, 1 };
 	struct oci_mount mounts[] = {
 		{ .destination = "/proc", .type = "proc", .source = "proc", .options = proc_opts },
 		{ .destination = "/dev", .type = "tmpfs", .source = "tmpfs", .options = dev_opts },
@@ -500,6 +561,8 @@ static void test_container_root(void **state)
 		{ .destination = "/etc/hostname", .type = "none", .source = hello, .options = fbind_opts },
 		{ .destination = "/mnt/evil/sub", .type = "tmpfs", .source = "tmpfs", .options = tmp_opts },
 		{ .destination = "/copied", .type = "tmpfs", .source = "tmpfs", .options = copy_opts },
+		{ .destination = "/mnt/idmapped", .type = "bind", .source = host, .options = idmap_opts,
+		  .uid_mappings = &uidmap, .n_uid_mappings = 1, .gid_mappings = &gidmap, .n_gid_mappings = 1 },
 	};
 	struct oci_device devices[] = {
 		{ .path = "/dev/fuse", .type = 'c', .major = 10, .minor = 229, .has_mode = true, .file_mode = 0600,
@@ -639,6 +702,76 @@ static void test_fake_dev_null_and_bad_sysctl(void **state)
 	rm_rf(root);
 }
 
+static void check_userns_root(void)
+{
+	struct stat st;
+	struct statfs sfs;
+	char buf[16];
+	CHECK(stat("/proc/self", &st) == 0);
+	CHECK(statfs("/proc", &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC);
+	/* Bound from the host: the real devices, on an empty file of the tmpfs. */
+	CHECK(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
+	CHECK(stat("/dev/zero", &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 5));
+	int fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && read(fd, buf, 4) == 4 && buf[0] == 0);
+	close(fd);
+	/* sysfs fell back to a bind of the host's. */
+	CHECK(statfs("/sys", &sfs) == 0 && sfs.f_type == SYSFS_MAGIC);
+	CHECK(mkdir("/sys/x", 0755) < 0 && errno == EROFS);
+	fd = open("/etc/secret", O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && read(fd, buf, sizeof(buf)) == 0);
+	close(fd);
+	CHECK(open("/ro/file", O_WRONLY | O_CLOEXEC) < 0 && errno == EROFS);
+	CHECK(open("/mnt/data/hello", O_WRONLY | O_CLOEXEC) < 0 && errno == EROFS);
+	CHECK(open("/newfile", O_WRONLY | O_CREAT | O_CLOEXEC, 0644) < 0 && errno == EROFS);
+	if (hybrid_or_v1())
+		CHECK(stat("/sys/fs/cgroup/memory/memory.limit_in_bytes", &st) == 0);
+}
+
+static void test_userns_root(void **state)
+{
+	(void)state;
+	char root[] = "/tmp/vessel-rootfs-XXXXXX", host[] = "/tmp/vessel-hostsrc-XXXXXX";
+	assert_non_null(mkdtemp(root));
+	assert_non_null(mkdtemp(host));
+	mkdirs(root, "etc");
+	mkdirs(root, "ro");
+	_cleanup_free_ char *secret = xasprintf("%s/etc/secret", root);
+	write_file(secret, "secret");
+	_cleanup_free_ char *rofile = xasprintf("%s/ro/file", root);
+	write_file(rofile, "ro");
+	_cleanup_free_ char *hello = xasprintf("%s/hello", host);
+	write_file(hello, "hello");
+
+	char *proc_opts[] = { "nosuid", "noexec", "nodev", NULL };
+	char *dev_opts[] = { "nosuid", "strictatime", "mode=755", "size=65536k", NULL };
+	char *sys_opts[] = { "nosuid", "noexec", "nodev", "ro", NULL };
+	/* "dev", "suid" and "atime" would clear locked flags: kept, not failed. */
+	char *bind_opts[] = { "rbind", "ro", "dev", "suid", "strictatime", NULL };
+	struct oci_mount mounts[] = {
+		{ .destination = "/proc", .type = "proc", .source = "proc", .options = proc_opts },
+		{ .destination = "/dev", .type = "tmpfs", .source = "tmpfs", .options = dev_opts },
+		{ .destination = "/sys", .type = "sysfs", .source = "sysfs", .options = sys_opts },
+		{ .destination = "/sys/fs/cgroup", .type = "cgroup", .source = "cgroup", .options = sys_opts },
+		{ .destination = "/mnt/data", .type = "bind", .source = host, .options = bind_opts },
+	};
+	char *masked[] = { "/etc/secret", NULL };
+	char *readonly[] = { "/ro", NULL };
+	struct oci_config c = {
+		.root_readonly = true,
+		.mounts = mounts,
+		.n_mounts = ARRAY_SIZE(mounts),
+		.masked_paths = masked,
+		.readonly_paths = readonly,
+	};
+	_cleanup_free_ char *before = mountinfo();
+	assert_int_equal(run_in_userns_container(&c, root, check_userns_root), 0);
+	_cleanup_free_ char *after = mountinfo();
+	assert_string_equal(before, after);
+	rm_rf(root);
+	rm_rf(host);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -653,6 +786,7 @@ int main(void)
 		cmocka_unit_test(test_container_root),
 		cmocka_unit_test(test_planted_dev_symlinks),
 		cmocka_unit_test(test_fake_dev_null_and_bad_sysctl),
+		cmocka_unit_test(test_userns_root),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
