@@ -325,10 +325,14 @@ static char *mountinfo(void)
 	return s;
 }
 
+static bool no_pivot;
+
 static void container_steps(struct oci_config *c, const char *rootfs, bool userns, void (*check)(void))
 {
 	_cleanup_error_ struct vsl_error *err = NULL;
-	struct rootfs_ctx ctx = { .config = c, .rootfs = rootfs, .rootfd = -EBADF, .new_userns = userns };
+	struct rootfs_ctx ctx = {
+		.config = c, .rootfs = rootfs, .rootfd = -EBADF, .new_userns = userns, .no_pivot = no_pivot
+	};
 	int step = 0;
 	if (rootfs_prepare(&ctx, &err) < 0)
 		step = 91;
@@ -772,6 +776,55 @@ static void test_userns_root(void **state)
 	rm_rf(host);
 }
 
+static void check_small_root(void)
+{
+	struct stat st;
+	char buf[64];
+	CHECK(stat("/proc/self", &st) == 0);
+	CHECK(stat("/marker", &st) == 0);
+	CHECK(getcwd(buf, sizeof(buf)) && strcmp(buf, "/") == 0);
+	CHECK(stat("/etc/secret", &st) == 0 && S_ISCHR(st.st_mode));
+}
+
+/* runc --no-pivot (MS_MOVE + chroot), and each rootfsPropagation value. */
+static void test_no_pivot_and_propagation(void **state)
+{
+	(void)state;
+	char root[] = "/tmp/vessel-rootfs-XXXXXX";
+	assert_non_null(mkdtemp(root));
+	mkdirs(root, "etc");
+	_cleanup_free_ char *marker = xasprintf("%s/marker", root);
+	write_file(marker, "");
+	_cleanup_free_ char *secret = xasprintf("%s/etc/secret", root);
+	write_file(secret, "secret");
+	char *proc_opts[] = { NULL };
+	struct oci_mount mounts[] = {
+		{ .destination = "/proc", .type = "proc", .source = "proc", .options = proc_opts },
+		{ .destination = "/dev", .type = "tmpfs", .source = "tmpfs", .options = proc_opts },
+	};
+	char *masked[] = { "/etc/secret", NULL };
+	struct oci_config c = { .mounts = mounts, .n_mounts = ARRAY_SIZE(mounts), .masked_paths = masked };
+	_cleanup_free_ char *before = mountinfo();
+
+	no_pivot = true;
+	assert_int_equal(run_in_container(&c, root, check_small_root), 0);
+	no_pivot = false;
+
+	const char *props[] = { "shared", "rshared", "slave", "rslave", "private", "rprivate", "unbindable",
+				"runbindable" };
+	for (size_t i = 0; i < ARRAY_SIZE(props); i++) {
+		c.rootfs_propagation = (char *)props[i];
+		if (run_in_container(&c, root, check_small_root) != 0)
+			fail_msg("rootfsPropagation %s", props[i]);
+	}
+	c.rootfs_propagation = "sideways";
+	assert_int_equal(run_in_container(&c, root, check_small_root), 91);
+
+	_cleanup_free_ char *after = mountinfo();
+	assert_string_equal(before, after);
+	rm_rf(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -787,6 +840,7 @@ int main(void)
 		cmocka_unit_test(test_planted_dev_symlinks),
 		cmocka_unit_test(test_fake_dev_null_and_bad_sysctl),
 		cmocka_unit_test(test_userns_root),
+		cmocka_unit_test(test_no_pivot_and_propagation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
