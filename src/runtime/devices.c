@@ -18,12 +18,12 @@
 
 /* The OCI spec's default devices (config-linux.md, "Default Devices"). */
 static const struct oci_device default_devices[] = {
-	{ .path = "/dev/null", .type = 'c', .major = 1, .minor = 3 },
-	{ .path = "/dev/zero", .type = 'c', .major = 1, .minor = 5 },
-	{ .path = "/dev/full", .type = 'c', .major = 1, .minor = 7 },
-	{ .path = "/dev/random", .type = 'c', .major = 1, .minor = 8 },
-	{ .path = "/dev/urandom", .type = 'c', .major = 1, .minor = 9 },
-	{ .path = "/dev/tty", .type = 'c', .major = 5, .minor = 0 },
+    {.path = "/dev/null", .type = 'c', .major = 1, .minor = 3},
+    {.path = "/dev/zero", .type = 'c', .major = 1, .minor = 5},
+    {.path = "/dev/full", .type = 'c', .major = 1, .minor = 7},
+    {.path = "/dev/random", .type = 'c', .major = 1, .minor = 8},
+    {.path = "/dev/urandom", .type = 'c', .major = 1, .minor = 9},
+    {.path = "/dev/tty", .type = 'c', .major = 5, .minor = 0},
 };
 
 /* Removes whatever the image left at dirfd/name. Only that directory entry
@@ -96,7 +96,7 @@ static int create_device(int rootfd, const struct oci_device *d, bool new_userns
 	mode_t type;
 	if (d->path == NULL || device_mode(d, &type) < 0)
 		return vsl_error_errno(err, EINVAL, "device '%s': unknown type '%c'", d->path ? d->path : "",
-				       d->type);
+		                       d->type);
 	_cleanup_free_ char *name = NULL;
 	_cleanup_close_ int dirfd = resolve_parent(rootfd, d->path, 0755, &name, err);
 	if (dirfd < 0)
@@ -114,7 +114,8 @@ static bool in_config(const struct oci_config *c, const char *path)
 {
 	_cleanup_free_ char *want = resolve_clean_path(path);
 	for (size_t i = 0; want && i < c->n_devices; i++) {
-		_cleanup_free_ char *have = c->devices[i].path ? resolve_clean_path(c->devices[i].path) : NULL;
+		_cleanup_free_ char *have =
+		    c->devices[i].path ? resolve_clean_path(c->devices[i].path) : NULL;
 		if (have && strcmp(have, want) == 0)
 			return true;
 	}
@@ -126,11 +127,8 @@ static int dev_symlinks(int rootfd, struct vsl_error **err)
 	static const struct {
 		const char *target, *name;
 	} links[] = {
-		{ "/proc/self/fd", "fd" },
-		{ "/proc/self/fd/0", "stdin" },
-		{ "/proc/self/fd/1", "stdout" },
-		{ "/proc/self/fd/2", "stderr" },
-		{ "/proc/kcore", "core" },
+	    {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+	    {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"},
 	};
 	_cleanup_close_ int devfd = resolve_mkdir_p(rootfd, "/dev", 0755, err);
 	if (devfd < 0)
@@ -150,7 +148,7 @@ static int dev_symlinks(int rootfd, struct vsl_error **err)
 }
 
 int devices_setup(int rootfd, const struct oci_config *c, bool with_defaults, bool new_userns,
-		  struct vsl_error **err)
+                  struct vsl_error **err)
 {
 	if (with_defaults) {
 		for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {

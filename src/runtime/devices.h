@@ -20,4 +20,4 @@ struct oci_config;
  * stderr (and core) symlinks and /dev/ptmx -> pts/ptmx. linux.devices are
  * always made. */
 int devices_setup(int rootfd, const struct oci_config *c, bool with_defaults, bool new_userns,
-		  struct vsl_error **err);
+                  struct vsl_error **err);

@@ -25,42 +25,42 @@ struct opt {
 #define ATIME_MODE (1ULL << 63) /* marker: attr is an atime mode */
 
 static const struct opt table[] = {
-	{ "ro", OPT_ATTR, false, MOUNT_ATTR_RDONLY },
-	{ "rw", OPT_ATTR, true, MOUNT_ATTR_RDONLY },
-	{ "nosuid", OPT_ATTR, false, MOUNT_ATTR_NOSUID },
-	{ "suid", OPT_ATTR, true, MOUNT_ATTR_NOSUID },
-	{ "nodev", OPT_ATTR, false, MOUNT_ATTR_NODEV },
-	{ "dev", OPT_ATTR, true, MOUNT_ATTR_NODEV },
-	{ "noexec", OPT_ATTR, false, MOUNT_ATTR_NOEXEC },
-	{ "exec", OPT_ATTR, true, MOUNT_ATTR_NOEXEC },
-	{ "nodiratime", OPT_ATTR, false, MOUNT_ATTR_NODIRATIME },
-	{ "diratime", OPT_ATTR, true, MOUNT_ATTR_NODIRATIME },
-	{ "nosymfollow", OPT_ATTR, false, MOUNT_ATTR_NOSYMFOLLOW },
-	{ "symfollow", OPT_ATTR, true, MOUNT_ATTR_NOSYMFOLLOW },
-	{ "noatime", OPT_ATTR, false, ATIME_MODE | MOUNT_ATTR_NOATIME },
-	{ "strictatime", OPT_ATTR, false, ATIME_MODE | MOUNT_ATTR_STRICTATIME },
-	{ "relatime", OPT_ATTR, false, ATIME_MODE | MOUNT_ATTR_RELATIME },
-	{ "atime", OPT_ATTR, false, ATIME_MODE | MOUNT_ATTR_RELATIME },
-	{ "norelatime", OPT_ATTR, false, ATIME_MODE | MOUNT_ATTR_RELATIME },
-	{ "nostrictatime", OPT_ATTR, false, ATIME_MODE | MOUNT_ATTR_RELATIME },
+    {"ro", OPT_ATTR, false, MOUNT_ATTR_RDONLY},
+    {"rw", OPT_ATTR, true, MOUNT_ATTR_RDONLY},
+    {"nosuid", OPT_ATTR, false, MOUNT_ATTR_NOSUID},
+    {"suid", OPT_ATTR, true, MOUNT_ATTR_NOSUID},
+    {"nodev", OPT_ATTR, false, MOUNT_ATTR_NODEV},
+    {"dev", OPT_ATTR, true, MOUNT_ATTR_NODEV},
+    {"noexec", OPT_ATTR, false, MOUNT_ATTR_NOEXEC},
+    {"exec", OPT_ATTR, true, MOUNT_ATTR_NOEXEC},
+    {"nodiratime", OPT_ATTR, false, MOUNT_ATTR_NODIRATIME},
+    {"diratime", OPT_ATTR, true, MOUNT_ATTR_NODIRATIME},
+    {"nosymfollow", OPT_ATTR, false, MOUNT_ATTR_NOSYMFOLLOW},
+    {"symfollow", OPT_ATTR, true, MOUNT_ATTR_NOSYMFOLLOW},
+    {"noatime", OPT_ATTR, false, ATIME_MODE | MOUNT_ATTR_NOATIME},
+    {"strictatime", OPT_ATTR, false, ATIME_MODE | MOUNT_ATTR_STRICTATIME},
+    {"relatime", OPT_ATTR, false, ATIME_MODE | MOUNT_ATTR_RELATIME},
+    {"atime", OPT_ATTR, false, ATIME_MODE | MOUNT_ATTR_RELATIME},
+    {"norelatime", OPT_ATTR, false, ATIME_MODE | MOUNT_ATTR_RELATIME},
+    {"nostrictatime", OPT_ATTR, false, ATIME_MODE | MOUNT_ATTR_RELATIME},
 
-	{ "sync", OPT_SB, false, 0 },
-	{ "async", OPT_SB, false, 0 },
-	{ "dirsync", OPT_SB, false, 0 },
-	{ "mand", OPT_SB, false, 0 },
-	{ "nomand", OPT_SB, false, 0 },
-	{ "lazytime", OPT_SB, false, 0 },
-	{ "nolazytime", OPT_SB, false, 0 },
+    {"sync", OPT_SB, false, 0},
+    {"async", OPT_SB, false, 0},
+    {"dirsync", OPT_SB, false, 0},
+    {"mand", OPT_SB, false, 0},
+    {"nomand", OPT_SB, false, 0},
+    {"lazytime", OPT_SB, false, 0},
+    {"nolazytime", OPT_SB, false, 0},
 
-	{ "bind", OPT_BOOL, false, B_BIND },
-	{ "rbind", OPT_BOOL, false, B_RBIND },
-	{ "remount", OPT_BOOL, false, B_REMOUNT },
-	{ "idmap", OPT_BOOL, false, B_IDMAP },
-	{ "ridmap", OPT_BOOL, false, B_RIDMAP },
-	{ "tmpcopyup", OPT_BOOL, false, B_TMPCOPYUP },
+    {"bind", OPT_BOOL, false, B_BIND},
+    {"rbind", OPT_BOOL, false, B_RBIND},
+    {"remount", OPT_BOOL, false, B_REMOUNT},
+    {"idmap", OPT_BOOL, false, B_IDMAP},
+    {"ridmap", OPT_BOOL, false, B_RIDMAP},
+    {"tmpcopyup", OPT_BOOL, false, B_TMPCOPYUP},
 
-	{ "defaults", OPT_IGNORE, false, 0 },
-	{ "loud", OPT_IGNORE, false, 0 },
+    {"defaults", OPT_IGNORE, false, 0},
+    {"loud", OPT_IGNORE, false, 0},
 };
 
 int mount_propagation_parse(const char *name, unsigned long *ret_flag, bool *ret_rec)
@@ -69,10 +69,10 @@ int mount_propagation_parse(const char *name, unsigned long *ret_flag, bool *ret
 		const char *name;
 		unsigned long flag;
 	} props[] = {
-		{ "shared", MS_SHARED },
-		{ "slave", MS_SLAVE },
-		{ "private", MS_PRIVATE },
-		{ "unbindable", MS_UNBINDABLE },
+	    {"shared", MS_SHARED},
+	    {"slave", MS_SLAVE},
+	    {"private", MS_PRIVATE},
+	    {"unbindable", MS_UNBINDABLE},
 	};
 	bool rec = name[0] == 'r' && strcmp(name, "rw") != 0;
 	const char *base = rec ? name + 1 : name;
@@ -125,7 +125,7 @@ static const struct opt *lookup(const char *name)
 
 int mount_opts_parse(char *const *options, struct mount_opts *ret, struct vsl_error **err)
 {
-	struct mount_opts o = { 0 };
+	struct mount_opts o = {0};
 	int r = 0;
 
 	for (char *const *i = options; i && *i; i++) {
@@ -156,12 +156,24 @@ int mount_opts_parse(char *const *options, struct mount_opts *ret, struct vsl_er
 			r = strv_push(&o.sb_flags, name);
 		} else if (opt->kind == OPT_BOOL) {
 			switch ((enum opt_bool)opt->attr) {
-			case B_BIND: o.bind = true; break;
-			case B_RBIND: o.rbind = true; break;
-			case B_REMOUNT: o.remount = true; break;
-			case B_IDMAP: o.idmap = true; break;
-			case B_RIDMAP: o.ridmap = true; break;
-			case B_TMPCOPYUP: o.tmpcopyup = true; break;
+			case B_BIND:
+				o.bind = true;
+				break;
+			case B_RBIND:
+				o.rbind = true;
+				break;
+			case B_REMOUNT:
+				o.remount = true;
+				break;
+			case B_IDMAP:
+				o.idmap = true;
+				break;
+			case B_RIDMAP:
+				o.ridmap = true;
+				break;
+			case B_TMPCOPYUP:
+				o.tmpcopyup = true;
+				break;
 			}
 		}
 		if (r < 0) {
@@ -177,7 +189,7 @@ void mount_opts_clear(struct mount_opts *o)
 {
 	strv_free(o->sb_flags);
 	strv_free(o->data);
-	*o = (struct mount_opts){ 0 };
+	*o = (struct mount_opts){0};
 }
 
 char *mount_opts_data_string(const struct mount_opts *o)

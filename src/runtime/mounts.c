@@ -25,9 +25,9 @@
 #include "util/error.h"
 
 /* Attributes fsmount() accepts for a fresh mount. */
-#define FSMOUNT_ATTRS                                                                              \
-	(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |            \
-	 MOUNT_ATTR__ATIME | MOUNT_ATTR_NODIRATIME | MOUNT_ATTR_NOSYMFOLLOW)
+#define FSMOUNT_ATTRS                                                                                        \
+	(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | MOUNT_ATTR__ATIME |  \
+	 MOUNT_ATTR_NODIRATIME | MOUNT_ATTR_NOSYMFOLLOW)
 
 int mounts_attach(int mntfd, int targetfd)
 {
@@ -40,7 +40,7 @@ int mounts_setattr(int fd, bool recursive, uint64_t set, uint64_t clr, uint64_t 
 {
 	if (set == 0 && clr == 0 && propagation == 0)
 		return 0;
-	struct mount_attr attr = { .attr_set = set, .attr_clr = clr, .propagation = propagation };
+	struct mount_attr attr = {.attr_set = set, .attr_clr = clr, .propagation = propagation};
 	if (mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
 		return -errno;
 	return 0;
@@ -48,8 +48,8 @@ int mounts_setattr(int fd, bool recursive, uint64_t set, uint64_t clr, uint64_t 
 
 int mounts_bind_fd(int srcfd, int targetfd, bool recursive, uint64_t attr_set)
 {
-	_cleanup_close_ int tree = open_tree(srcfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
-						     (recursive ? AT_RECURSIVE : 0));
+	_cleanup_close_ int tree = open_tree(
+	    srcfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0));
 	if (tree < 0)
 		return -errno;
 	int r = mounts_setattr(tree, recursive, attr_set, 0, 0);
@@ -145,15 +145,16 @@ static int idmap_userns(const struct oci_mount *m, struct vsl_error **err)
 		const struct oci_id_map *map;
 		size_t n;
 	} maps[] = {
-		{ "uid_map", m->uid_mappings, m->n_uid_mappings },
-		{ "gid_map", m->gid_mappings, m->n_gid_mappings },
+	    {"uid_map", m->uid_mappings, m->n_uid_mappings},
+	    {"gid_map", m->gid_mappings, m->n_gid_mappings},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(maps) && r == 0; i++) {
 		char path[64], buf[4096];
 		size_t len = 0;
 		for (size_t j = 0; j < maps[i].n && len < sizeof(buf); j++)
-			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", maps[i].map[j].container_id,
-						maps[i].map[j].host_id, maps[i].map[j].size);
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n",
+			                        maps[i].map[j].container_id, maps[i].map[j].host_id,
+			                        maps[i].map[j].size);
 		if (len >= sizeof(buf)) {
 			r = vsl_error_errno(err, E2BIG, "%s of an idmapped mount", maps[i].file);
 			break;
@@ -188,10 +189,10 @@ static void keep_locked(int fd, uint64_t *set, uint64_t *clr)
 		unsigned long st;
 		uint64_t attr;
 	} locked[] = {
-		{ ST_RDONLY, MOUNT_ATTR_RDONLY },
-		{ ST_NOSUID, MOUNT_ATTR_NOSUID },
-		{ ST_NODEV, MOUNT_ATTR_NODEV },
-		{ ST_NOEXEC, MOUNT_ATTR_NOEXEC },
+	    {ST_RDONLY, MOUNT_ATTR_RDONLY},
+	    {ST_NOSUID, MOUNT_ATTR_NOSUID},
+	    {ST_NODEV, MOUNT_ATTR_NODEV},
+	    {ST_NOEXEC, MOUNT_ATTR_NOEXEC},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(locked); i++)
 		if (sv.f_flag & locked[i].st)
@@ -230,15 +231,18 @@ static int copy_tree(int src, int dst, int depth)
 		if (S_ISDIR(st.st_mode)) {
 			if (mkdirat(dst, de->d_name, st.st_mode & 07777) < 0)
 				return -errno;
-			_cleanup_close_ int s = openat(src, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			_cleanup_close_ int t = openat(dst, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			_cleanup_close_ int s =
+			    openat(src, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			_cleanup_close_ int t =
+			    openat(dst, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (s < 0 || t < 0)
 				return -errno;
 			r = copy_tree(s, t, depth + 1);
 		} else if (S_ISREG(st.st_mode)) {
 			_cleanup_close_ int s = openat(src, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			_cleanup_close_ int t = openat(dst, de->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-						       st.st_mode & 07777);
+			_cleanup_close_ int t =
+			    openat(dst, de->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			           st.st_mode & 07777);
 			if (s < 0 || t < 0)
 				return -errno;
 			for (;;) {
@@ -264,8 +268,8 @@ static int copy_tree(int src, int dst, int depth)
 		}
 		if (r < 0)
 			return r;
-		if (fchownat(dst, de->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM &&
-		    errno != EINVAL)
+		if (fchownat(dst, de->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno != EPERM && errno != EINVAL)
 			return -errno;
 		if (!S_ISLNK(st.st_mode) && fchmodat(dst, de->d_name, st.st_mode & 07777, 0) < 0)
 			return -errno;
@@ -285,8 +289,11 @@ static void error_drop(struct vsl_error **err)
 static int check_proc_dest(const char *dest, bool is_proc, int srcfd)
 {
 	static const char *const allowed[] = {
-		"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",    "/proc/swaps",
-		"/proc/uptime",  "/proc/loadavg",   "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
+	    "/proc/cpuinfo", "/proc/diskstats",
+	    "/proc/meminfo", "/proc/stat",
+	    "/proc/swaps",   "/proc/uptime",
+	    "/proc/loadavg", "/proc/slabinfo",
+	    "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
 	};
 	if (strcmp(dest, "/proc") == 0)
 		return is_proc || (srcfd >= 0 && resolve_fd_is_procfs(srcfd)) ? 0 : -EPERM;
@@ -306,21 +313,22 @@ static int apply_propagation(int mntfd, const struct mount_opts *o)
 }
 
 static int mount_bind(int rootfd, const struct oci_mount *m, const char *dest, const struct mount_opts *o,
-		      bool new_userns, struct vsl_error **err)
+                      bool new_userns, struct vsl_error **err)
 {
 	if (m->source == NULL)
 		return vsl_error_errno(err, EINVAL, "bind mount on '%s' has no source", dest);
 	bool rec = o->rbind;
 	/* The source is a host path (relative: to the bundle, our cwd). */
 	_cleanup_close_ int tree =
-		open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
+	    open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
 	if (tree < 0)
 		return vsl_error_errno(err, errno, "bind mount '%s' on '%s'", m->source, dest);
 	struct stat st;
 	if (fstat(tree, &st) < 0)
 		return vsl_error_errno(err, errno, "stat '%s'", m->source);
 	if (check_proc_dest(dest, false, tree) < 0)
-		return vsl_error_errno(err, EPERM, "bind mount '%s' on '%s': not allowed inside /proc", m->source, dest);
+		return vsl_error_errno(err, EPERM, "bind mount '%s' on '%s': not allowed inside /proc",
+		                       m->source, dest);
 
 	uint64_t set = o->attr_set, clr = o->attr_clr;
 	uint64_t rset = o->rec_attr_set, rclr = o->rec_attr_clr;
@@ -332,9 +340,10 @@ static int mount_bind(int rootfd, const struct oci_mount *m, const char *dest, c
 		_cleanup_close_ int userns = idmap_userns(m, err);
 		if (userns < 0)
 			return vsl_error_prefix(err, "mount '%s' on '%s'", m->source, dest);
-		struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
-		if (mount_setattr(tree, "", AT_EMPTY_PATH | (o->ridmap || (rec && !o->idmap) ? AT_RECURSIVE : 0), &a,
-				  sizeof(a)) < 0)
+		struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
+		if (mount_setattr(tree, "",
+		                  AT_EMPTY_PATH | (o->ridmap || (rec && !o->idmap) ? AT_RECURSIVE : 0), &a,
+		                  sizeof(a)) < 0)
 			return vsl_error_errno(err, errno, "idmap mount '%s' on '%s'", m->source, dest);
 	}
 	int r = mounts_setattr(tree, false, set, clr, 0);
@@ -344,7 +353,7 @@ static int mount_bind(int rootfd, const struct oci_mount *m, const char *dest, c
 		return vsl_error_errno(err, -r, "set options of bind mount '%s' on '%s'", m->source, dest);
 
 	_cleanup_close_ int target = S_ISDIR(st.st_mode) ? resolve_mkdir_p(rootfd, dest, 0755, err)
-							 : resolve_mkfile_p(rootfd, dest, 0644, err);
+	                                                 : resolve_mkfile_p(rootfd, dest, 0644, err);
 	if (target < 0)
 		return vsl_error_prefix(err, "mount '%s' on '%s'", m->source, dest);
 	r = mounts_attach(tree, target);
@@ -357,10 +366,11 @@ static int mount_bind(int rootfd, const struct oci_mount *m, const char *dest, c
 
 /* A mount of type `type` at `dest` from a fresh filesystem. */
 static int mount_fs(int rootfd, const struct oci_mount *m, const char *type, const char *dest,
-		    const struct mount_opts *o, bool new_userns, struct vsl_error **err)
+                    const struct mount_opts *o, bool new_userns, struct vsl_error **err)
 {
 	if (check_proc_dest(dest, strcmp(type, "proc") == 0, -EBADF) < 0)
-		return vsl_error_errno(err, EPERM, "mount '%s' on '%s': not allowed inside /proc", type, dest);
+		return vsl_error_errno(err, EPERM, "mount '%s' on '%s': not allowed inside /proc", type,
+		                       dest);
 	_cleanup_close_ int target = resolve_mkdir_p(rootfd, dest, 0755, err);
 	if (target < 0)
 		return vsl_error_prefix(err, "mount '%s' on '%s'", type, dest);
@@ -374,7 +384,8 @@ static int mount_fs(int rootfd, const struct oci_mount *m, const char *type, con
 		if (mnt < 0)
 			return vsl_error_errno(err, errno, "mount 'sysfs' on '%s': bind /sys", dest);
 		uint64_t set = o->attr_set | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-			       MOUNT_ATTR_NOEXEC, clr = 0;
+		               MOUNT_ATTR_NOEXEC,
+		         clr = 0;
 		keep_locked(mnt, &set, &clr);
 		int r = mounts_setattr(mnt, true, set, 0, 0);
 		if (r < 0)
@@ -399,7 +410,7 @@ static int mount_fs(int rootfd, const struct oci_mount *m, const char *type, con
 /* "remount" on a non-bind entry: change the options of what is mounted at
  * dest already. */
 static int mount_remount(int rootfd, const char *dest, const struct mount_opts *o, bool new_userns,
-			 struct vsl_error **err)
+                         struct vsl_error **err)
 {
 	_cleanup_close_ int fd = resolve_open(rootfd, dest, O_PATH, 0, err);
 	if (fd < 0)
@@ -506,7 +517,7 @@ static int cg_hierarchies(struct cg_hier **ret, size_t *ret_n, struct vsl_error 
 				break;
 			h = nh;
 			const char *base = strrchr(mp, '/');
-			h[n] = (struct cg_hier){ 0 };
+			h[n] = (struct cg_hier){0};
 			if (asprintf(&h[n].source, "%s%s", mp, path + rl) < 0)
 				h[n].source = NULL;
 			h[n].name = strdup(base ? base + 1 : mp);
@@ -516,8 +527,10 @@ static int cg_hierarchies(struct cg_hier **ret, size_t *ret_n, struct vsl_error 
 				_cleanup_free_ char *list = strdup(ctrls);
 				size_t k = 0;
 				h[n - 1].controllers = calloc(strlen(ctrls) + 1, sizeof(char *));
-				for (char *s = list, *tok; h[n - 1].controllers && s && (tok = strsep(&s, ","));)
-					if (*tok && strncmp(tok, "name=", 5) != 0 && strcmp(tok, h[n - 1].name) != 0)
+				for (char *s = list, *tok;
+				     h[n - 1].controllers && s && (tok = strsep(&s, ","));)
+					if (*tok && strncmp(tok, "name=", 5) != 0 &&
+					    strcmp(tok, h[n - 1].name) != 0)
 						h[n - 1].controllers[k++] = strdup(tok);
 			}
 			break;
@@ -532,7 +545,7 @@ static int cg_hierarchies(struct cg_hier **ret, size_t *ret_n, struct vsl_error 
  * holding a bind of this process's cgroup in each hierarchy, as runc and
  * docker show it. */
 static int mount_cgroup(int rootfd, const struct oci_mount *m, const char *dest, const struct mount_opts *o,
-			bool new_userns, struct vsl_error **err)
+                        bool new_userns, struct vsl_error **err)
 {
 	struct statfs sfs;
 	if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
@@ -544,7 +557,8 @@ static int mount_cgroup(int rootfd, const struct oci_mount *m, const char *dest,
 			error_drop(err);
 			if (cg_hierarchies(&h, &n, err) < 0)
 				return -1;
-			struct oci_mount b = { .destination = m->destination, .source = n ? h[0].source : NULL };
+			struct oci_mount b = {.destination = m->destination,
+			                      .source = n ? h[0].source : NULL};
 			struct mount_opts bo = *o;
 			bo.rbind = true;
 			r = mount_bind(rootfd, &b, dest, &bo, new_userns, err);
@@ -553,10 +567,11 @@ static int mount_cgroup(int rootfd, const struct oci_mount *m, const char *dest,
 		return r;
 	}
 
-	struct mount_opts tmo = { 0 };
-	char *data[] = { "mode=755", NULL };
+	struct mount_opts tmo = {0};
+	char *data[] = {"mode=755", NULL};
 	tmo.data = data;
-	tmo.attr_set = (o->attr_set | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) & ~MOUNT_ATTR_RDONLY;
+	tmo.attr_set =
+	    (o->attr_set | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) & ~MOUNT_ATTR_RDONLY;
 	_cleanup_close_ int target = resolve_mkdir_p(rootfd, dest, 0755, err);
 	if (target < 0)
 		return vsl_error_prefix(err, "mount 'cgroup' on '%s'", dest);
@@ -581,10 +596,13 @@ static int mount_cgroup(int rootfd, const struct oci_mount *m, const char *dest,
 			r = vsl_error_errno(err, errno, "mount 'cgroup' on '%s': mkdir %s", dest, h[i].name);
 			break;
 		}
-		_cleanup_close_ int sub = openat(tmp, h[i].name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		_cleanup_close_ int tree = open_tree(AT_FDCWD, h[i].source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		_cleanup_close_ int sub =
+		    openat(tmp, h[i].name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int tree =
+		    open_tree(AT_FDCWD, h[i].source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 		if (sub < 0 || tree < 0) {
-			r = vsl_error_errno(err, errno, "mount 'cgroup' on '%s': bind '%s'", dest, h[i].source);
+			r = vsl_error_errno(err, errno, "mount 'cgroup' on '%s': bind '%s'", dest,
+			                    h[i].source);
 			break;
 		}
 		uint64_t set = battrs, clr = 0;
@@ -599,7 +617,8 @@ static int mount_cgroup(int rootfd, const struct oci_mount *m, const char *dest,
 		}
 		for (char **c = h[i].controllers; c && *c; c++)
 			if (symlinkat(h[i].name, tmp, *c) < 0 && errno != EEXIST) {
-				r = vsl_error_errno(err, errno, "mount 'cgroup' on '%s': symlink %s", dest, *c);
+				r = vsl_error_errno(err, errno, "mount 'cgroup' on '%s': symlink %s", dest,
+				                    *c);
 				break;
 			}
 	}
@@ -615,12 +634,12 @@ static int mount_cgroup(int rootfd, const struct oci_mount *m, const char *dest,
 }
 
 int mounts_apply(int rootfd, const struct oci_config *c, const struct oci_mount *m, bool new_userns,
-		 struct vsl_error **err)
+                 struct vsl_error **err)
 {
 	(void)c;
 	if (m->destination == NULL || m->destination[0] != '/')
 		return vsl_error_errno(err, EINVAL, "mount destination '%s' is not absolute",
-				       m->destination ? m->destination : "");
+		                       m->destination ? m->destination : "");
 	_cleanup_free_ char *dest = resolve_clean_path(m->destination);
 	if (dest == NULL)
 		return vsl_error_errno(err, ENOMEM, "mount on '%s'", m->destination);

@@ -22,7 +22,7 @@ struct mount_opts;
 /* Mounts spec entry `m` inside the root. Errors read
  * "mount 'proc' on '/proc': <reason>". */
 int mounts_apply(int rootfd, const struct oci_config *c, const struct oci_mount *m, bool new_userns,
-		 struct vsl_error **err);
+                 struct vsl_error **err);
 
 /* A new detached filesystem mount: fsopen(type) + fsconfig(source, sb flags,
  * data) + fsmount with the attributes of `o`. Returns the mount fd. */

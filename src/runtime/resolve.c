@@ -23,9 +23,9 @@
 static int sys_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve)
 {
 	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-		.resolve = resolve,
+	    .flags = (uint64_t)(flags | O_CLOEXEC),
+	    .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+	    .resolve = resolve,
 	};
 	int fd;
 	do
@@ -59,7 +59,7 @@ int resolve_open(int rootfd, const char *path, int flags, mode_t mode, struct vs
 static int open_created(int dirfd, const char *name, bool dir)
 {
 	return sys_openat2(dirfd, name, O_PATH | O_NOFOLLOW | (dir ? O_DIRECTORY : 0), 0,
-			   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	                   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 }
 
 static int fd_type(int fd, mode_t *ret)
@@ -97,8 +97,8 @@ static char *follow_dangling(const char *prefix, const char *target, const char 
 
 /* One pass of walk_create(); returns -EAGAIN with *ret_restart set when a
  * dangling symlink rewrote the path and the walk must start over. */
-static int walk_once(int rootfd, const char *path, const char *work, mode_t mode, bool last_file,
-		     int *links, char **ret_restart, struct vsl_error **err)
+static int walk_once(int rootfd, const char *path, const char *work, mode_t mode, bool last_file, int *links,
+                     char **ret_restart, struct vsl_error **err)
 {
 	_cleanup_close_ int cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
 	if (cur < 0)
@@ -121,7 +121,8 @@ static int walk_once(int rootfd, const char *path, const char *work, mode_t mode
 		if (len == 1 && p[0] == '.') {
 			p = next;
 			if (last && !want_dir)
-				return vsl_error_errno(err, EISDIR, "create file '%s' in the container root", path);
+				return vsl_error_errno(err, EISDIR, "create file '%s' in the container root",
+				                       path);
 			continue;
 		}
 		_cleanup_free_ char *name = strndup(p, len);
@@ -134,8 +135,9 @@ static int walk_once(int rootfd, const char *path, const char *work, mode_t mode
 			if (want_dir) {
 				r = mkdirat(cur, name, mode);
 			} else {
-				r = openat(cur, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-					   mode);
+				r = openat(cur, name,
+				           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+				           mode);
 				if (r >= 0)
 					close(r);
 			}
@@ -150,7 +152,8 @@ static int walk_once(int rootfd, const char *path, const char *work, mode_t mode
 					fd = resolve_open_quiet(rootfd, prefix, O_PATH, 0);
 				} else {
 					if (n < 0)
-						return vsl_error_errno(err, errno, "read symlink '%s'", prefix);
+						return vsl_error_errno(err, errno, "read symlink '%s'",
+						                       prefix);
 					target[n] = '\0';
 					if (++*links > MAX_SYMLINKS)
 						return vsl_error_errno(err, ELOOP, "resolve '%s'", path);
@@ -162,7 +165,8 @@ static int walk_once(int rootfd, const char *path, const char *work, mode_t mode
 					return -EAGAIN;
 				}
 			} else if (r < 0) {
-				return vsl_error_errno(err, errno, "create '%s' in the container root", prefix);
+				return vsl_error_errno(err, errno, "create '%s' in the container root",
+				                       prefix);
 			} else {
 				fd = open_created(cur, name, want_dir);
 			}

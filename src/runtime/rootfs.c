@@ -22,7 +22,7 @@
 #include "util/error.h"
 
 static int root_propagation(const struct oci_config *c, unsigned long *ret_flag, bool *ret_rec,
-			    struct vsl_error **err)
+                            struct vsl_error **err)
 {
 	/* runc's default: slave, so host mounts still reach the container but
 	 * nothing the container mounts reaches the host. */
@@ -30,7 +30,8 @@ static int root_propagation(const struct oci_config *c, unsigned long *ret_flag,
 	*ret_rec = true;
 	if (c->rootfs_propagation && *c->rootfs_propagation &&
 	    mount_propagation_parse(c->rootfs_propagation, ret_flag, ret_rec) < 0)
-		return vsl_error_errno(err, EINVAL, "linux.rootfsPropagation: unknown value '%s'", c->rootfs_propagation);
+		return vsl_error_errno(err, EINVAL, "linux.rootfsPropagation: unknown value '%s'",
+		                       c->rootfs_propagation);
 	return 0;
 }
 
@@ -176,8 +177,9 @@ int rootfs_pivot(struct rootfs_ctx *ctx, struct vsl_error **err)
  * redirect the write). */
 static bool sysctl_allowed(const struct oci_config *c, const char *key)
 {
-	static const char *const ipc[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",  "kernel.sem",
-					   "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced" };
+	static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
+	                                  "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
+	                                  "kernel.shmmni", "kernel.shm_rmid_forced"};
 	for (size_t i = 0; i < ARRAY_SIZE(ipc); i++)
 		if (strcmp(key, ipc[i]) == 0)
 			return c->namespaces[NS_IPC].present;
@@ -191,7 +193,7 @@ static bool sysctl_allowed(const struct oci_config *c, const char *key)
 }
 
 static int write_sysctl(int rootfd, const struct oci_config *c, const struct oci_key_value *kv,
-			struct vsl_error **err)
+                        struct vsl_error **err)
 {
 	const char *key = kv->key;
 	if (key == NULL || *key == '\0' || key[0] == '/' || key[0] == '.' || strstr(key, "..") ||
@@ -247,7 +249,8 @@ static int open_dev_null(int rootfd, struct vsl_error **err)
 	if (fstat(fd, &st) < 0)
 		return vsl_error_errno(err, errno, "mask paths: stat '/dev/null'");
 	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
-		return vsl_error_errno(err, EPERM, "mask paths: '/dev/null' in the container is not the null device");
+		return vsl_error_errno(err, EPERM,
+		                       "mask paths: '/dev/null' in the container is not the null device");
 	return TAKE_FD(fd);
 }
 
@@ -264,7 +267,7 @@ static int mask_path(int rootfd, const char *path, int *nullfd, struct vsl_error
 
 	int r;
 	if (S_ISDIR(st.st_mode)) {
-		struct mount_opts o = { .attr_set = MOUNT_ATTR_RDONLY };
+		struct mount_opts o = {.attr_set = MOUNT_ATTR_RDONLY};
 		_cleanup_close_ int mnt = mounts_new_fs("tmpfs", "tmpfs", &o, err);
 		if (mnt < 0)
 			return vsl_error_prefix(err, "mask '%s'", path);
@@ -321,7 +324,8 @@ int rootfs_finalize(struct rootfs_ctx *ctx, struct vsl_error **err)
 			return r;
 		r = mounts_setattr(ctx->rootfd, rec, 0, 0, prop);
 		if (r < 0)
-			return vsl_error_errno(err, -r, "set propagation of '/' to %s", c->rootfs_propagation);
+			return vsl_error_errno(err, -r, "set propagation of '/' to %s",
+			                       c->rootfs_propagation);
 	}
 	return 0;
 }

@@ -97,12 +97,8 @@ static int setup(void **state)
 	const struct {
 		const char *target, *name;
 	} links[] = {
-		{ "/etc/passwd", "abs" },
-		{ "../../../etc", "up" },
-		{ "loop2", "loop1" },
-		{ "loop1", "loop2" },
-		{ f->host, "escdir" },
-		{ "/regular", "tofile" },
+	    {"/etc/passwd", "abs"}, {"../../../etc", "up"}, {"loop2", "loop1"},
+	    {"loop1", "loop2"},     {f->host, "escdir"},    {"/regular", "tofile"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
 		_cleanup_free_ char *p = xasprintf("%s/%s", f->root, links[i].name);
@@ -261,8 +257,8 @@ static void test_clean_path(void **state)
 {
 	(void)state;
 	const char *cases[][2] = {
-		{ "/dev", "/dev" }, { "//dev/./pts/", "/dev/pts" }, { "dev", "/dev" }, { "/", "/" },
-		{ "", "/" },        { "/a/../..", "/" },            { "/a/b/../c", "/a/c" },
+	    {"/dev", "/dev"},  {"//dev/./pts/", "/dev/pts"}, {"dev", "/dev"}, {"/", "/"}, {"", "/"},
+	    {"/a/../..", "/"}, {"/a/b/../c", "/a/c"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		_cleanup_free_ char *c = resolve_clean_path(cases[i][0]);
@@ -273,7 +269,8 @@ static void test_clean_path(void **state)
 static void test_mount_opts(void **state)
 {
 	(void)state;
-	char *opts[] = { "rbind", "ro", "rnosuid", "nodev", "noatime", "rprivate", "mode=755", "size=1k", "sync", NULL };
+	char *opts[] = {"rbind",    "ro",       "rnosuid", "nodev", "noatime",
+	                "rprivate", "mode=755", "size=1k", "sync",  NULL};
 	struct mount_opts o;
 	assert_int_equal(mount_opts_parse(opts, &o, NULL), 0);
 	assert_true(o.rbind);
@@ -288,7 +285,7 @@ static void test_mount_opts(void **state)
 	assert_string_equal(data, "mode=755,size=1k");
 	mount_opts_clear(&o);
 
-	char *opts2[] = { "ro", "rw", "rro", "rrw", "suid", "shared", "remount", NULL };
+	char *opts2[] = {"ro", "rw", "rro", "rrw", "suid", "shared", "remount", NULL};
 	assert_int_equal(mount_opts_parse(opts2, &o, NULL), 0);
 	assert_int_equal(o.attr_set, 0);
 	assert_int_equal(o.attr_clr, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID);
@@ -302,13 +299,13 @@ static void test_mount_opts(void **state)
 
 /* ---- a whole container root, in a child's own mount namespace ---------- */
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "child: line %d: check failed: %s (errno: %s)\n", __LINE__, #cond, \
-				strerror(errno));                                                  \
-			_exit(1);                                                                  \
-		}                                                                                  \
+#define CHECK(cond)                                                                                          \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "child: line %d: check failed: %s (errno: %s)\n", __LINE__, #cond,   \
+			        strerror(errno));                                                            \
+			_exit(1);                                                                            \
+		}                                                                                            \
 	} while (0)
 
 static char *mountinfo(void)
@@ -331,8 +328,7 @@ static void container_steps(struct oci_config *c, const char *rootfs, bool usern
 {
 	_cleanup_error_ struct vsl_error *err = NULL;
 	struct rootfs_ctx ctx = {
-		.config = c, .rootfs = rootfs, .rootfd = -EBADF, .new_userns = userns, .no_pivot = no_pivot
-	};
+	    .config = c, .rootfs = rootfs, .rootfd = -EBADF, .new_userns = userns, .no_pivot = no_pivot};
 	int step = 0;
 	if (rootfs_prepare(&ctx, &err) < 0)
 		step = 91;
@@ -384,8 +380,8 @@ static int run_in_userns_container(struct oci_config *c, const char *rootfs, voi
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		char b = 0;
-		if (unshare(CLONE_NEWUSER) < 0 || write(to_parent[1], &b, 1) != 1 || read(to_child[0], &b, 1) != 1 ||
-		    b != 1)
+		if (unshare(CLONE_NEWUSER) < 0 || write(to_parent[1], &b, 1) != 1 ||
+		    read(to_child[0], &b, 1) != 1 || b != 1)
 			_exit(89);
 		if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID) < 0)
 			_exit(90);
@@ -401,8 +397,8 @@ static int run_in_userns_container(struct oci_config *c, const char *rootfs, voi
 	}
 	char b;
 	assert_int_equal(read(to_parent[0], &b, 1), 1);
-	const char *files[] = { "setgroups", "uid_map", "gid_map" };
-	const char *text[] = { "deny", "0 0 4294967295\n", "0 0 4294967295\n" };
+	const char *files[] = {"setgroups", "uid_map", "gid_map"};
+	const char *text[] = {"deny", "0 0 4294967295\n", "0 0 4294967295\n"};
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		_cleanup_free_ char *path = xasprintf("/proc/%d/%s", (int)pid, files[i]);
 		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -541,50 +537,64 @@ static void test_container_root(void **state)
 	_cleanup_free_ char *evil = xasprintf("%s/mnt/evil", root);
 	assert_int_equal(symlink(host, evil), 0);
 
-	char *proc_opts[] = { "nosuid", "noexec", "nodev", NULL };
-	char *dev_opts[] = { "nosuid", "strictatime", "mode=755", "size=65536k", NULL };
-	char *pts_opts[] = { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", NULL };
-	char *shm_opts[] = { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL };
-	char *sys_opts[] = { "nosuid", "noexec", "nodev", "ro", NULL };
-	char *cg_opts[] = { "nosuid", "noexec", "nodev", "relatime", "ro", NULL };
-	char *bind_opts[] = { "rbind", "ro", "rprivate", NULL };
-	char *fbind_opts[] = { "bind", NULL };
-	char *tmp_opts[] = { "mode=700", NULL };
-	char *copy_opts[] = { "tmpcopyup", NULL };
-	char *idmap_opts[] = { "bind", "idmap", NULL };
-	struct oci_id_map uidmap = { 0, 1000, 1 }, gidmap = { 0, 2000, 1 };
+	char *proc_opts[] = {"nosuid", "noexec", "nodev", NULL};
+	char *dev_opts[] = {"nosuid", "strictatime", "mode=755", "size=65536k", NULL};
+	char *pts_opts[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", NULL};
+	char *shm_opts[] = {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL};
+	char *sys_opts[] = {"nosuid", "noexec", "nodev", "ro", NULL};
+	char *cg_opts[] = {"nosuid", "noexec", "nodev", "relatime", "ro", NULL};
+	char *bind_opts[] = {"rbind", "ro", "rprivate", NULL};
+	char *fbind_opts[] = {"bind", NULL};
+	char *tmp_opts[] = {"mode=700", NULL};
+	char *copy_opts[] = {"tmpcopyup", NULL};
+	char *idmap_opts[] = {"bind", "idmap", NULL};
+	struct oci_id_map uidmap = {0, 1000, 1}, gidmap = {0, 2000, 1};
 	struct oci_mount mounts[] = {
-		{ .destination = "/proc", .type = "proc", .source = "proc", .options = proc_opts },
-		{ .destination = "/dev", .type = "tmpfs", .source = "tmpfs", .options = dev_opts },
-		{ .destination = "/dev/pts", .type = "devpts", .source = "devpts", .options = pts_opts },
-		{ .destination = "/dev/shm", .type = "tmpfs", .source = "shm", .options = shm_opts },
-		{ .destination = "/dev/mqueue", .type = "mqueue", .source = "mqueue", .options = proc_opts },
-		{ .destination = "/sys", .type = "sysfs", .source = "sysfs", .options = sys_opts },
-		{ .destination = "/sys/fs/cgroup", .type = "cgroup", .source = "cgroup", .options = cg_opts },
-		{ .destination = "/mnt/data", .type = "bind", .source = host, .options = bind_opts },
-		{ .destination = "/etc/hostname", .type = "none", .source = hello, .options = fbind_opts },
-		{ .destination = "/mnt/evil/sub", .type = "tmpfs", .source = "tmpfs", .options = tmp_opts },
-		{ .destination = "/copied", .type = "tmpfs", .source = "tmpfs", .options = copy_opts },
-		{ .destination = "/mnt/idmapped", .type = "bind", .source = host, .options = idmap_opts,
-		  .uid_mappings = &uidmap, .n_uid_mappings = 1, .gid_mappings = &gidmap, .n_gid_mappings = 1 },
+	    {.destination = "/proc", .type = "proc", .source = "proc", .options = proc_opts},
+	    {.destination = "/dev", .type = "tmpfs", .source = "tmpfs", .options = dev_opts},
+	    {.destination = "/dev/pts", .type = "devpts", .source = "devpts", .options = pts_opts},
+	    {.destination = "/dev/shm", .type = "tmpfs", .source = "shm", .options = shm_opts},
+	    {.destination = "/dev/mqueue", .type = "mqueue", .source = "mqueue", .options = proc_opts},
+	    {.destination = "/sys", .type = "sysfs", .source = "sysfs", .options = sys_opts},
+	    {.destination = "/sys/fs/cgroup", .type = "cgroup", .source = "cgroup", .options = cg_opts},
+	    {.destination = "/mnt/data", .type = "bind", .source = host, .options = bind_opts},
+	    {.destination = "/etc/hostname", .type = "none", .source = hello, .options = fbind_opts},
+	    {.destination = "/mnt/evil/sub", .type = "tmpfs", .source = "tmpfs", .options = tmp_opts},
+	    {.destination = "/copied", .type = "tmpfs", .source = "tmpfs", .options = copy_opts},
+	    {.destination = "/mnt/idmapped",
+	     .type = "bind",
+	     .source = host,
+	     .options = idmap_opts,
+	     .uid_mappings = &uidmap,
+	     .n_uid_mappings = 1,
+	     .gid_mappings = &gidmap,
+	     .n_gid_mappings = 1},
 	};
 	struct oci_device devices[] = {
-		{ .path = "/dev/fuse", .type = 'c', .major = 10, .minor = 229, .has_mode = true, .file_mode = 0600,
-		  .has_uid = true, .uid = 12, .has_gid = true, .gid = 34 },
+	    {.path = "/dev/fuse",
+	     .type = 'c',
+	     .major = 10,
+	     .minor = 229,
+	     .has_mode = true,
+	     .file_mode = 0600,
+	     .has_uid = true,
+	     .uid = 12,
+	     .has_gid = true,
+	     .gid = 34},
 	};
-	char *masked[] = { "/etc/secret", "/maskdir", "/proc/kcore", "/does/not/exist", NULL };
-	char *readonly[] = { "/ro", "/proc/sys", "/not/there", NULL };
-	struct oci_key_value sysctl[] = { { "kernel.shmmax", "123456789" } };
+	char *masked[] = {"/etc/secret", "/maskdir", "/proc/kcore", "/does/not/exist", NULL};
+	char *readonly[] = {"/ro", "/proc/sys", "/not/there", NULL};
+	struct oci_key_value sysctl[] = {{"kernel.shmmax", "123456789"}};
 	struct oci_config c = {
-		.root_readonly = true,
-		.mounts = mounts,
-		.n_mounts = ARRAY_SIZE(mounts),
-		.devices = devices,
-		.n_devices = ARRAY_SIZE(devices),
-		.masked_paths = masked,
-		.readonly_paths = readonly,
-		.sysctl = sysctl,
-		.n_sysctl = ARRAY_SIZE(sysctl),
+	    .root_readonly = true,
+	    .mounts = mounts,
+	    .n_mounts = ARRAY_SIZE(mounts),
+	    .devices = devices,
+	    .n_devices = ARRAY_SIZE(devices),
+	    .masked_paths = masked,
+	    .readonly_paths = readonly,
+	    .sysctl = sysctl,
+	    .n_sysctl = ARRAY_SIZE(sysctl),
 	};
 	c.namespaces[NS_MOUNT].present = true;
 	c.namespaces[NS_IPC].present = true;
@@ -647,12 +657,12 @@ static void test_planted_dev_symlinks(void **state)
 	assert_int_equal(symlink("/tmp", dnet), 0);
 
 	struct oci_device devices[] = {
-		{ .path = "/dev/null", .type = 'c', .major = 1, .minor = 3 },
-		{ .path = "/dev/zero", .type = 'c', .major = 1, .minor = 5 },
-		{ .path = "/dev/net/tun", .type = 'c', .major = 10, .minor = 200 },
+	    {.path = "/dev/null", .type = 'c', .major = 1, .minor = 3},
+	    {.path = "/dev/zero", .type = 'c', .major = 1, .minor = 5},
+	    {.path = "/dev/net/tun", .type = 'c', .major = 10, .minor = 200},
 	};
-	char *masked[] = { "/etc/file", NULL };
-	struct oci_config c = { .devices = devices, .n_devices = ARRAY_SIZE(devices), .masked_paths = masked };
+	char *masked[] = {"/etc/file", NULL};
+	struct oci_config c = {.devices = devices, .n_devices = ARRAY_SIZE(devices), .masked_paths = masked};
 	assert_int_equal(run_in_container(&c, root, check_planted), 0);
 
 	struct stat st;
@@ -684,24 +694,26 @@ static void test_fake_dev_null_and_bad_sysctl(void **state)
 	write_file(efile, "masked");
 	_cleanup_free_ char *dnull = xasprintf("%s/dev/null", root);
 	write_file(dnull, "");
-	char *masked[] = { "/etc/file", NULL };
-	struct oci_config c = { .masked_paths = masked };
+	char *masked[] = {"/etc/file", NULL};
+	struct oci_config c = {.masked_paths = masked};
 	assert_int_equal(run_in_container(&c, root, check_nothing), 93);
 
-	char *proc_opts[] = { NULL };
-	struct oci_mount mounts[] = { { .destination = "/proc", .type = "proc", .source = "proc", .options = proc_opts } };
-	struct oci_key_value bad[] = { { "kernel.panic", "1" } };
-	struct oci_config c2 = { .mounts = mounts, .n_mounts = 1, .sysctl = bad, .n_sysctl = 1 };
+	char *proc_opts[] = {NULL};
+	struct oci_mount mounts[] = {
+	    {.destination = "/proc", .type = "proc", .source = "proc", .options = proc_opts}};
+	struct oci_key_value bad[] = {{"kernel.panic", "1"}};
+	struct oci_config c2 = {.mounts = mounts, .n_mounts = 1, .sysctl = bad, .n_sysctl = 1};
 	assert_int_equal(run_in_container(&c2, root, check_nothing), 93);
-	struct oci_key_value dots[] = { { "net/../kernel/panic", "1" } };
+	struct oci_key_value dots[] = {{"net/../kernel/panic", "1"}};
 	c2.sysctl = dots;
 	c2.namespaces[NS_NETWORK].present = true;
 	assert_int_equal(run_in_container(&c2, root, check_nothing), 93);
 
 	/* A bind over /proc from a non-procfs source is refused. */
-	char *bopts[] = { "rbind", NULL };
-	struct oci_mount fake[] = { { .destination = "/proc", .type = "bind", .source = root, .options = bopts } };
-	struct oci_config c3 = { .mounts = fake, .n_mounts = 1 };
+	char *bopts[] = {"rbind", NULL};
+	struct oci_mount fake[] = {
+	    {.destination = "/proc", .type = "bind", .source = root, .options = bopts}};
+	struct oci_config c3 = {.mounts = fake, .n_mounts = 1};
 	assert_int_equal(run_in_container(&c3, root, check_nothing), 91);
 	rm_rf(root);
 }
@@ -747,26 +759,26 @@ static void test_userns_root(void **state)
 	_cleanup_free_ char *hello = xasprintf("%s/hello", host);
 	write_file(hello, "hello");
 
-	char *proc_opts[] = { "nosuid", "noexec", "nodev", NULL };
-	char *dev_opts[] = { "nosuid", "strictatime", "mode=755", "size=65536k", NULL };
-	char *sys_opts[] = { "nosuid", "noexec", "nodev", "ro", NULL };
+	char *proc_opts[] = {"nosuid", "noexec", "nodev", NULL};
+	char *dev_opts[] = {"nosuid", "strictatime", "mode=755", "size=65536k", NULL};
+	char *sys_opts[] = {"nosuid", "noexec", "nodev", "ro", NULL};
 	/* "dev", "suid" and "atime" would clear locked flags: kept, not failed. */
-	char *bind_opts[] = { "rbind", "ro", "dev", "suid", "strictatime", NULL };
+	char *bind_opts[] = {"rbind", "ro", "dev", "suid", "strictatime", NULL};
 	struct oci_mount mounts[] = {
-		{ .destination = "/proc", .type = "proc", .source = "proc", .options = proc_opts },
-		{ .destination = "/dev", .type = "tmpfs", .source = "tmpfs", .options = dev_opts },
-		{ .destination = "/sys", .type = "sysfs", .source = "sysfs", .options = sys_opts },
-		{ .destination = "/sys/fs/cgroup", .type = "cgroup", .source = "cgroup", .options = sys_opts },
-		{ .destination = "/mnt/data", .type = "bind", .source = host, .options = bind_opts },
+	    {.destination = "/proc", .type = "proc", .source = "proc", .options = proc_opts},
+	    {.destination = "/dev", .type = "tmpfs", .source = "tmpfs", .options = dev_opts},
+	    {.destination = "/sys", .type = "sysfs", .source = "sysfs", .options = sys_opts},
+	    {.destination = "/sys/fs/cgroup", .type = "cgroup", .source = "cgroup", .options = sys_opts},
+	    {.destination = "/mnt/data", .type = "bind", .source = host, .options = bind_opts},
 	};
-	char *masked[] = { "/etc/secret", NULL };
-	char *readonly[] = { "/ro", NULL };
+	char *masked[] = {"/etc/secret", NULL};
+	char *readonly[] = {"/ro", NULL};
 	struct oci_config c = {
-		.root_readonly = true,
-		.mounts = mounts,
-		.n_mounts = ARRAY_SIZE(mounts),
-		.masked_paths = masked,
-		.readonly_paths = readonly,
+	    .root_readonly = true,
+	    .mounts = mounts,
+	    .n_mounts = ARRAY_SIZE(mounts),
+	    .masked_paths = masked,
+	    .readonly_paths = readonly,
 	};
 	_cleanup_free_ char *before = mountinfo();
 	assert_int_equal(run_in_userns_container(&c, root, check_userns_root), 0);
@@ -797,21 +809,21 @@ static void test_no_pivot_and_propagation(void **state)
 	write_file(marker, "");
 	_cleanup_free_ char *secret = xasprintf("%s/etc/secret", root);
 	write_file(secret, "secret");
-	char *proc_opts[] = { NULL };
+	char *proc_opts[] = {NULL};
 	struct oci_mount mounts[] = {
-		{ .destination = "/proc", .type = "proc", .source = "proc", .options = proc_opts },
-		{ .destination = "/dev", .type = "tmpfs", .source = "tmpfs", .options = proc_opts },
+	    {.destination = "/proc", .type = "proc", .source = "proc", .options = proc_opts},
+	    {.destination = "/dev", .type = "tmpfs", .source = "tmpfs", .options = proc_opts},
 	};
-	char *masked[] = { "/etc/secret", NULL };
-	struct oci_config c = { .mounts = mounts, .n_mounts = ARRAY_SIZE(mounts), .masked_paths = masked };
+	char *masked[] = {"/etc/secret", NULL};
+	struct oci_config c = {.mounts = mounts, .n_mounts = ARRAY_SIZE(mounts), .masked_paths = masked};
 	_cleanup_free_ char *before = mountinfo();
 
 	no_pivot = true;
 	assert_int_equal(run_in_container(&c, root, check_small_root), 0);
 	no_pivot = false;
 
-	const char *props[] = { "shared", "rshared", "slave", "rslave", "private", "rprivate", "unbindable",
-				"runbindable" };
+	const char *props[] = {"shared",  "rshared",  "slave",      "rslave",
+	                       "private", "rprivate", "unbindable", "runbindable"};
 	for (size_t i = 0; i < ARRAY_SIZE(props); i++) {
 		c.rootfs_propagation = (char *)props[i];
 		if (run_in_container(&c, root, check_small_root) != 0)
@@ -828,19 +840,19 @@ static void test_no_pivot_and_propagation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_symlinks_stay_inside, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loop_and_magic_links_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mkdir_p_chain, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mkdir_p_through_escaping_symlink, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mkfile_p, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_parent, setup, teardown),
-		cmocka_unit_test(test_clean_path),
-		cmocka_unit_test(test_mount_opts),
-		cmocka_unit_test(test_container_root),
-		cmocka_unit_test(test_planted_dev_symlinks),
-		cmocka_unit_test(test_fake_dev_null_and_bad_sysctl),
-		cmocka_unit_test(test_userns_root),
-		cmocka_unit_test(test_no_pivot_and_propagation),
+	    cmocka_unit_test_setup_teardown(test_symlinks_stay_inside, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_loop_and_magic_links_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mkdir_p_chain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mkdir_p_through_escaping_symlink, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mkfile_p, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_parent, setup, teardown),
+	    cmocka_unit_test(test_clean_path),
+	    cmocka_unit_test(test_mount_opts),
+	    cmocka_unit_test(test_container_root),
+	    cmocka_unit_test(test_planted_dev_symlinks),
+	    cmocka_unit_test(test_fake_dev_null_and_bad_sysctl),
+	    cmocka_unit_test(test_userns_root),
+	    cmocka_unit_test(test_no_pivot_and_propagation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
