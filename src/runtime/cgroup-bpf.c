@@ -78,13 +78,13 @@ int cg_bpf_devices_build(const struct oci_device_rule *rules, size_t n, struct b
 		const struct oci_device_rule *d = &rules[k];
 		int acc = 0;
 		if (parse_access(d->access, &acc) < 0)
-			return vsl_error_errno(err, EINVAL, "linux.resources.devices[%zu]: invalid access '%s'", k, d->access);
+			return vsl_error_set(err, "linux.resources.devices[%zu]: invalid access '%s'", k, d->access);
 		size_t jumps[4], nj = 0;
 		bool any_type = d->type == 'a' || d->type == 0;
 		if (!any_type) {
 			int t = d->type == 'c' ? BPF_DEVCG_DEV_CHAR : d->type == 'b' ? BPF_DEVCG_DEV_BLOCK : -1;
 			if (t < 0)
-				return vsl_error_errno(err, EINVAL, "linux.resources.devices[%zu]: invalid type '%c'", k,
+				return vsl_error_set(err, "linux.resources.devices[%zu]: invalid type '%c'", k,
 						       d->type);
 			jumps[nj++] = len;
 			p[len++] = JMP_K(BPF_JNE, R_TYPE, t, 0);

@@ -60,7 +60,7 @@ static int v1_check(struct cgroup *cg, const struct oci_resources *res, struct v
 		if ((need & CG_BIT(c)) && !hier_for(cg, c))
 			return cg_missing_controller(err, c, what_needs(c));
 	if (cg->layout == CGROUP_LEGACY && res->n_unified)
-		return vsl_error_errno(err, ENOTSUP, "linux.resources.unified ('%s') needs cgroup v2, this host has v1 only",
+		return vsl_error_set(err, "linux.resources.unified ('%s') needs cgroup v2, this host has v1 only",
 				       res->unified[0].key);
 	return 0;
 }
@@ -302,7 +302,7 @@ static int set_hugetlb(struct cgroup *cg, const struct oci_resources *res, struc
 		char file[96];
 		int n = snprintf(file, sizeof(file), "hugetlb.%s.limit_in_bytes", res->hugepage_limits[i].page_size);
 		if (n < 0 || (size_t)n >= sizeof(file))
-			return vsl_error_errno(err, EINVAL, "hugepage size '%s'", res->hugepage_limits[i].page_size);
+			return vsl_error_set(err, "hugepage size '%s'", res->hugepage_limits[i].page_size);
 		if ((r = cg_writef(h->fd, h->dir, file, err, "%llu", (unsigned long long)res->hugepage_limits[i].limit)) < 0)
 			return r;
 	}
@@ -474,7 +474,7 @@ static int v1_freeze(struct cgroup *cg, bool frozen, struct vsl_error **err)
 	}
 	if (frozen)
 		cg_write(h->fd, h->dir, "freezer.state", "THAWED", NULL);
-	return vsl_error_errno(err, ETIMEDOUT, "cgroup '%s' did not reach %s within %ld ms", h->dir, want,
+	return vsl_error_set(err, "cgroup '%s' did not reach %s within %ld ms", h->dir, want,
 			       cg->freeze_timeout_ms);
 }
 

@@ -136,7 +136,7 @@ static int enable_in_parent(struct cgroup *cg, int parent_fd, const char *parent
 		return r;
 	uint32_t need = ctx->want & ~cur;
 	if (need & ~avail)
-		return vsl_error_errno(err, ENOTSUP, "the '%s' cgroup controller is not available in '%s/cgroup.controllers'",
+		return vsl_error_set(err, "the '%s' cgroup controller is not available in '%s/cgroup.controllers'",
 				       cg_ctrl_v2_name(first_missing(need & ~avail)), parent_dir);
 	uint32_t extra = ctx->optional & avail & ~cur & ~need;
 	if ((need | extra) == 0)
@@ -144,7 +144,7 @@ static int enable_in_parent(struct cgroup *cg, int parent_fd, const char *parent
 
 	char buf[128];
 	if (format_enable(need | extra, buf, sizeof(buf)) < 0)
-		return vsl_error_errno(err, EOVERFLOW, "enable controllers in '%s'", parent_dir);
+		return vsl_error_set(err, "enable controllers in '%s'", parent_dir);
 	_cleanup_error_ struct vsl_error *first = NULL;
 	r = cg_write(parent_fd, parent_dir, "cgroup.subtree_control", buf, &first);
 	if (r >= 0)
@@ -157,7 +157,7 @@ static int enable_in_parent(struct cgroup *cg, int parent_fd, const char *parent
 	}
 	/* retry with only what the resources need, so the error is about those */
 	if (format_enable(need, buf, sizeof(buf)) < 0)
-		return vsl_error_errno(err, EOVERFLOW, "enable controllers in '%s'", parent_dir);
+		return vsl_error_set(err, "enable controllers in '%s'", parent_dir);
 	return cg_write(parent_fd, parent_dir, "cgroup.subtree_control", buf, err);
 }
 
@@ -173,7 +173,7 @@ int cg_v2_set_hugetlb(struct cg_hier *h, const struct oci_resources *res, struct
 		char file[96];
 		int n = snprintf(file, sizeof(file), "hugetlb.%s.max", res->hugepage_limits[i].page_size);
 		if (n < 0 || (size_t)n >= sizeof(file))
-			return vsl_error_errno(err, EINVAL, "hugepage size '%s'", res->hugepage_limits[i].page_size);
+			return vsl_error_set(err, "hugepage size '%s'", res->hugepage_limits[i].page_size);
 		int r = cg_writef(h->fd, h->dir, file, err, "%llu", (unsigned long long)res->hugepage_limits[i].limit);
 		if (r < 0)
 			return r;
@@ -217,11 +217,11 @@ static int set_memory(struct cg_hier *h, const struct oci_resources *res, bool u
 			snprintf(val, sizeof(val), "max");
 		} else {
 			if (!m->has_limit || m->limit <= 0)
-				return vsl_error_errno(err, EINVAL,
+				return vsl_error_set(err,
 						       "memory.swap (%lld) needs a memory limit: it counts memory+swap",
 						       (long long)m->swap);
 			if (m->swap < m->limit)
-				return vsl_error_errno(err, EINVAL,
+				return vsl_error_set(err,
 						       "memory.swap (%lld) must be at least memory.limit (%lld): it counts memory+swap",
 						       (long long)m->swap, (long long)m->limit);
 			snprintf(val, sizeof(val), "%lld", (long long)(m->swap - m->limit));
@@ -242,7 +242,7 @@ static int set_cpu(struct cg_hier *h, const struct oci_resources *res, bool upda
 	const typeof(res->cpu) *c = &res->cpu;
 	int r;
 	if ((c->has_rt_runtime && c->rt_runtime) || (c->has_rt_period && c->rt_period))
-		return vsl_error_errno(err, ENOTSUP, "cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no realtime limits");
+		return vsl_error_set(err, "cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no realtime limits");
 	if (c->has_shares && c->shares) {
 		r = cg_writef(h->fd, h->dir, "cpu.weight", err, "%llu",
 			      (unsigned long long)cg_shares_to_weight(c->shares));
@@ -403,14 +403,14 @@ static int v2_check(struct cgroup *cg, const struct oci_resources *res, uint32_t
 {
 	uint32_t all = cg_required(res);
 	if (all & CG_BIT(CG_NET_CLS))
-		return vsl_error_errno(err, ENOTSUP, "network.classID requested but cgroup v2 has no 'net_cls' controller");
+		return vsl_error_set(err, "network.classID requested but cgroup v2 has no 'net_cls' controller");
 	if (all & CG_BIT(CG_NET_PRIO))
-		return vsl_error_errno(err, ENOTSUP,
+		return vsl_error_set(err,
 				       "network.priorities requested but cgroup v2 has no 'net_prio' controller");
 	uint32_t need = cg_v2_required(res);
 	uint32_t missing = need & ~cg_v2_available(cg);
 	if (missing)
-		return vsl_error_errno(err, ENOTSUP, "the '%s' cgroup controller is needed but not available in '%s/cgroup.controllers'",
+		return vsl_error_set(err, "the '%s' cgroup controller is needed but not available in '%s/cgroup.controllers'",
 				       cg_ctrl_v2_name(first_missing(missing)), cg->v2.mnt);
 	*ret_need = need;
 	return 0;
@@ -480,7 +480,7 @@ int cg_v2_freeze_dir(struct cgroup *cg, struct cg_hier *h, bool frozen, struct v
 	}
 	if (frozen)
 		cg_write(h->fd, h->dir, "cgroup.freeze", "0", NULL);
-	return vsl_error_errno(err, ETIMEDOUT, "cgroup '%s' did not %s within %ld ms", h->dir,
+	return vsl_error_set(err, "cgroup '%s' did not %s within %ld ms", h->dir,
 			       frozen ? "freeze" : "thaw", cg->freeze_timeout_ms);
 }
 

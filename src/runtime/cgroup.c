@@ -51,7 +51,7 @@ const char *cg_ctrl_v2_name(enum cg_ctrl c)
 
 int cg_missing_controller(struct vsl_error **err, enum cg_ctrl c, const char *what)
 {
-	return vsl_error_errno(err, ENOTSUP, "%s requested but the '%s' cgroup controller is not available on this host",
+	return vsl_error_set(err, "%s requested but the '%s' cgroup controller is not available on this host",
 			       what, cg_ctrl_name(c));
 }
 
@@ -83,13 +83,21 @@ int cg_writef(int dirfd, const char *dir, const char *file, struct vsl_error **e
 	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(buf))
-		return vsl_error_errno(err, EOVERFLOW, "value for '%s/%s' is too long", dir, file);
+		return vsl_error_set(err, "value for '%s/%s' is too long", dir, file);
 	return cg_write(dirfd, dir, file, buf, err);
 }
 
 int cg_read(int dirfd, const char *dir, const char *file, bool quiet_enoent, char **ret, struct vsl_error **err)
 {
-	_cleanup_close_ int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *joined = NULL;
+	const char *name = file;
+	if (dirfd == AT_FDCWD) {
+		/* no fd yet: the name is relative to `dir` */
+		if (asprintf(&joined, "%s/%s", dir, file) < 0)
+			return vsl_error_errno(err, ENOMEM, "read '%s/%s'", dir, file);
+		name = joined;
+	}
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (quiet_enoent && errno == ENOENT)
 			return -ENOENT;
@@ -548,7 +556,7 @@ static int normalize_path(const char *in, char **ret, struct vsl_error **err)
 		if (clen == 0)
 			break;
 		if (clen == 2 && p[0] == '.' && p[1] == '.')
-			return vsl_error_errno(err, EINVAL, "cgroupsPath '%s': '..' is not allowed", in);
+			return vsl_error_set(err, "cgroupsPath '%s': '..' is not allowed", in);
 		if (!(clen == 1 && p[0] == '.')) {
 			out[w++] = '/';
 			memcpy(out + w, p, clen);
@@ -558,7 +566,7 @@ static int normalize_path(const char *in, char **ret, struct vsl_error **err)
 	}
 	out[w] = '\0';
 	if (w == 0)
-		return vsl_error_errno(err, EINVAL, "cgroupsPath '%s': the root cgroup cannot be a container's", in);
+		return vsl_error_set(err, "cgroupsPath '%s': the root cgroup cannot be a container's", in);
 	*ret = TAKE_PTR(out);
 	return 0;
 }
@@ -574,14 +582,14 @@ static int expand_slice(const char *slice, char **ret, struct vsl_error **err)
 	size_t len = strlen(slice);
 	const size_t sfx = strlen(".slice");
 	if (len <= sfx || strcmp(slice + len - sfx, ".slice") != 0 || !valid_unit_part(slice))
-		return vsl_error_errno(err, EINVAL, "invalid slice name '%s'", slice);
+		return vsl_error_set(err, "invalid slice name '%s'", slice);
 	if (strcmp(slice, "-.slice") == 0) {
 		*ret = strdup("");
 		return *ret ? 0 : vsl_error_errno(err, ENOMEM, "slice '%s'", slice);
 	}
 	size_t nlen = len - sfx;
 	if (slice[0] == '-' || slice[nlen - 1] == '-' || memmem(slice, nlen, "--", 2) != NULL)
-		return vsl_error_errno(err, EINVAL, "invalid slice name '%s'", slice);
+		return vsl_error_set(err, "invalid slice name '%s'", slice);
 
 	/* every prefix ending before a '-' is a parent slice */
 	_cleanup_free_ char *out = malloc(len * (len + 8) + 1);
@@ -616,12 +624,12 @@ static int systemd_path(const char *spec, const char *id, char **ret, struct vsl
 	char *c1 = strchr(copy, ':');
 	char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 	if (c2 == NULL || strchr(c2 + 1, ':') != NULL)
-		return vsl_error_errno(err, EINVAL,
+		return vsl_error_set(err,
 				       "cgroupsPath '%s': with systemd cgroups it must read 'slice:prefix:name'", spec);
 	*c1 = *c2 = '\0';
 	const char *slice = *copy ? copy : "system.slice", *prefix = c1 + 1, *name = c2 + 1;
 	if (!valid_unit_part(name) || (*prefix && !valid_unit_part(prefix)))
-		return vsl_error_errno(err, EINVAL, "cgroupsPath '%s': invalid unit name", spec);
+		return vsl_error_set(err, "cgroupsPath '%s': invalid unit name", spec);
 
 	_cleanup_free_ char *slice_path = NULL;
 	int r = expand_slice(slice, &slice_path, err);
@@ -651,7 +659,7 @@ static int resolve_path(const char *cgroups_path, const char *id, bool systemd, 
 			return r;
 	} else if (cgroups_path == NULL || *cgroups_path == '\0') {
 		if (id == NULL || *id == '\0' || strchr(id, '/') || strcmp(id, "..") == 0)
-			return vsl_error_errno(err, EINVAL, "container id '%s' cannot name a cgroup", id ? id : "");
+			return vsl_error_set(err, "container id '%s' cannot name a cgroup", id ? id : "");
 		if (asprintf(&raw, "/vessel/%s", id) < 0)
 			return vsl_error_errno(err, ENOMEM, "cgroupsPath");
 	} else {
@@ -685,7 +693,7 @@ static int cgroup_new(const struct mount_table *t, const char *root, const char 
 	else if (t->v2)
 		layout = CGROUP_UNIFIED;
 	else
-		return vsl_error_errno(err, ENOENT, "no cgroup filesystem is mounted (see /proc/self/mountinfo)");
+		return vsl_error_set(err, "no cgroup filesystem is mounted (see /proc/self/mountinfo)");
 
 	struct cgroup *cg = calloc(1, sizeof(*cg));
 	if (cg == NULL)
@@ -782,18 +790,18 @@ static int check_resources(const struct oci_resources *res, struct vsl_error **e
 	for (size_t i = 0; i < res->n_unified; i++) {
 		const char *k = res->unified[i].key;
 		if (k == NULL || *k == '\0' || strchr(k, '/') || strstr(k, ".."))
-			return vsl_error_errno(err, EINVAL, "linux.resources.unified: invalid file name '%s'", k ? k : "");
+			return vsl_error_set(err, "linux.resources.unified: invalid file name '%s'", k ? k : "");
 		if (res->unified[i].value == NULL)
-			return vsl_error_errno(err, EINVAL, "linux.resources.unified: '%s' has no value", k);
+			return vsl_error_set(err, "linux.resources.unified: '%s' has no value", k);
 	}
 	for (size_t i = 0; i < res->n_hugepage_limits; i++) {
 		const char *s = res->hugepage_limits[i].page_size;
 		if (s == NULL || *s == '\0' || strchr(s, '/') || strstr(s, ".."))
-			return vsl_error_errno(err, EINVAL, "linux.resources.hugepageLimits: invalid page size '%s'",
+			return vsl_error_set(err, "linux.resources.hugepageLimits: invalid page size '%s'",
 					       s ? s : "");
 	}
 	if (res->memory.has_swappiness && res->memory.swappiness > 100 && res->memory.swappiness != UINT64_MAX)
-		return vsl_error_errno(err, EINVAL, "linux.resources.memory.swappiness: %llu is not in 0..100",
+		return vsl_error_set(err, "linux.resources.memory.swappiness: %llu is not in 0..100",
 				       (unsigned long long)res->memory.swappiness);
 	return 0;
 }
