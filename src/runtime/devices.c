@@ -104,7 +104,13 @@ static int create_device(int rootfd, const struct oci_device *d, bool new_userns
 	int r = clear_entry(dirfd, name);
 	if (r < 0)
 		return vsl_error_errno(err, -r, "create device '%s': remove what is there", d->path);
-	r = new_userns ? bind_node(dirfd, name, d) : make_node(dirfd, name, d, type);
+	r = new_userns ? -EPERM : make_node(dirfd, name, d, type);
+	if (r == -EPERM) {
+		/* mknod is refused in a user namespace, and by a device cgroup
+		 * without "m" for it: bind the host's node instead, as runc does. */
+		(void)unlinkat(dirfd, name, 0);
+		r = bind_node(dirfd, name, d);
+	}
 	if (r < 0)
 		return vsl_error_errno(err, -r, "create device '%s'", d->path);
 	return 0;
