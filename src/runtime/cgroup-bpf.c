@@ -18,12 +18,13 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 
-#define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
-#define LDX_W(dst, src, off) INSN(BPF_LDX | BPF_W | BPF_MEM, dst, src, off, 0)
-#define ALU64_K(op, dst, imm) INSN(BPF_ALU64 | (op) | BPF_K, dst, 0, 0, imm)
-#define MOV64_X(dst, src) INSN(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0)
+#define INSN(c, d, s, o, i)                                                                                  \
+	((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i)})
+#define LDX_W(dst, src, off)     INSN(BPF_LDX | BPF_W | BPF_MEM, dst, src, off, 0)
+#define ALU64_K(op, dst, imm)    INSN(BPF_ALU64 | (op) | BPF_K, dst, 0, 0, imm)
+#define MOV64_X(dst, src)        INSN(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0)
 #define JMP_K(op, dst, imm, off) INSN(BPF_JMP | (op) | BPF_K, dst, 0, off, imm)
-#define EXIT_INSN() INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+#define EXIT_INSN()              INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 
 #define ACC_ALL (BPF_DEVCG_ACC_MKNOD | BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE)
 
@@ -57,7 +58,7 @@ static int parse_access(const char *s, int *ret)
 }
 
 int cg_bpf_devices_build(const struct oci_device_rule *rules, size_t n, struct bpf_insn **ret, size_t *ret_n,
-			 struct vsl_error **err)
+                         struct vsl_error **err)
 {
 	/* prologue 6 + per rule at most 9 + epilogue 2 */
 	size_t cap = 6 + 9 * n + 2, len = 0;
@@ -78,14 +79,17 @@ int cg_bpf_devices_build(const struct oci_device_rule *rules, size_t n, struct b
 		const struct oci_device_rule *d = &rules[k];
 		int acc = 0;
 		if (parse_access(d->access, &acc) < 0)
-			return vsl_error_set(err, "linux.resources.devices[%zu]: invalid access '%s'", k, d->access);
+			return vsl_error_set(err, "linux.resources.devices[%zu]: invalid access '%s'", k,
+			                     d->access);
 		size_t jumps[4], nj = 0;
 		bool any_type = d->type == 'a' || d->type == 0;
 		if (!any_type) {
-			int t = d->type == 'c' ? BPF_DEVCG_DEV_CHAR : d->type == 'b' ? BPF_DEVCG_DEV_BLOCK : -1;
+			int t = d->type == 'c'   ? BPF_DEVCG_DEV_CHAR
+			        : d->type == 'b' ? BPF_DEVCG_DEV_BLOCK
+			                         : -1;
 			if (t < 0)
-				return vsl_error_set(err, "linux.resources.devices[%zu]: invalid type '%c'", k,
-						       d->type);
+				return vsl_error_set(err, "linux.resources.devices[%zu]: invalid type '%c'",
+				                     k, d->type);
 			jumps[nj++] = len;
 			p[len++] = JMP_K(BPF_JNE, R_TYPE, t, 0);
 		}
@@ -137,7 +141,7 @@ static int sys_bpf(int cmd, union bpf_attr *attr)
 
 static int prog_load(const struct bpf_insn *insns, size_t n, const char *dir, struct vsl_error **err)
 {
-	union bpf_attr attr = { 0 };
+	union bpf_attr attr = {0};
 	attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
 	attr.insns = (uintptr_t)insns;
 	attr.insn_cnt = (uint32_t)n;
@@ -161,11 +165,11 @@ static int prog_load(const struct bpf_insn *insns, size_t n, const char *dir, st
 		log[16383] = '\0';
 	}
 	return vsl_error_errno(err, saved, "load eBPF device program for '%s' (verifier: %s)", dir,
-			       log && *log ? log : "no log");
+	                       log && *log ? log : "no log");
 }
 
 int cg_bpf_devices_apply(int dirfd, const char *dir, const struct oci_device_rule *rules, size_t n,
-			 struct vsl_error **err)
+                         struct vsl_error **err)
 {
 	_cleanup_free_ struct bpf_insn *insns = NULL;
 	size_t len = 0;
@@ -180,7 +184,7 @@ int cg_bpf_devices_apply(int dirfd, const char *dir, const struct oci_device_rul
 	 * with BPF_F_ALLOW_MULTI every program must allow, so an old one left in
 	 * place would keep denying what the new rules allow. */
 	uint32_t ids[64];
-	union bpf_attr q = { 0 };
+	union bpf_attr q = {0};
 	q.query.target_fd = (uint32_t)dirfd;
 	q.query.attach_type = BPF_CGROUP_DEVICE;
 	q.query.prog_ids = (uintptr_t)ids;
@@ -191,14 +195,14 @@ int cg_bpf_devices_apply(int dirfd, const char *dir, const struct oci_device_rul
 	int old[ARRAY_SIZE(ids)];
 	size_t n_fds = 0;
 	for (size_t i = 0; i < n_old; i++) {
-		union bpf_attr g = { 0 };
+		union bpf_attr g = {0};
 		g.prog_id = ids[i];
 		int fd = sys_bpf(BPF_PROG_GET_FD_BY_ID, &g);
 		if (fd >= 0)
 			old[n_fds++] = fd;
 	}
 
-	union bpf_attr a = { 0 };
+	union bpf_attr a = {0};
 	a.target_fd = (uint32_t)dirfd;
 	a.attach_bpf_fd = (uint32_t)prog;
 	a.attach_type = BPF_CGROUP_DEVICE;
@@ -217,12 +221,13 @@ int cg_bpf_devices_apply(int dirfd, const char *dir, const struct oci_device_rul
 		goto out;
 	}
 	for (size_t i = 0; !replaced && i < n_fds; i++) {
-		union bpf_attr dt = { 0 };
+		union bpf_attr dt = {0};
 		dt.target_fd = (uint32_t)dirfd;
 		dt.attach_bpf_fd = (uint32_t)old[i];
 		dt.attach_type = BPF_CGROUP_DEVICE;
 		if (sys_bpf(BPF_PROG_DETACH, &dt) < 0 && errno != ENOENT) {
-			r = vsl_error_errno(err, errno, "detach the previous eBPF device program from '%s'", dir);
+			r = vsl_error_errno(err, errno, "detach the previous eBPF device program from '%s'",
+			                    dir);
 			goto out;
 		}
 	}

@@ -69,10 +69,10 @@ struct cgroup_ops {
 struct cgroup {
 	enum cgroup_layout layout;
 	const struct cgroup_ops *ops;
-	char *path;             /* "/vessel/abc", relative to every hierarchy root */
-	struct cg_hier *v1;     /* v1 hierarchies (legacy, hybrid) */
+	char *path;         /* "/vessel/abc", relative to every hierarchy root */
+	struct cg_hier *v1; /* v1 hierarchies (legacy, hybrid) */
 	size_t n_v1;
-	struct cg_hier v2;      /* the cgroup2 mount; v2.mnt is NULL when there is none */
+	struct cg_hier v2; /* the cgroup2 mount; v2.mnt is NULL when there is none */
 	bool v2_avail_known;
 	uint32_t v2_avail;      /* controllers in the v2 root's cgroup.controllers */
 	long freeze_timeout_ms; /* bounded wait for the kernel to report frozen */
@@ -90,10 +90,11 @@ extern void (*cgroup_write_observer)(const char *dir, const char *file, const ch
 /* Writes `value` in one write(2); the error names value and file. */
 int cg_write(int dirfd, const char *dir, const char *file, const char *value, struct vsl_error **err);
 int cg_writef(int dirfd, const char *dir, const char *file, struct vsl_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 /* Reads a small file whole; *ret is NUL-terminated. Returns -errno without
  * filling err when `quiet_enoent` and the file does not exist. */
-int cg_read(int dirfd, const char *dir, const char *file, bool quiet_enoent, char **ret, struct vsl_error **err);
+int cg_read(int dirfd, const char *dir, const char *file, bool quiet_enoent, char **ret,
+            struct vsl_error **err);
 /* Parses "123\n" or "max\n" (UINT64_MAX). */
 int cg_read_u64(int dirfd, const char *file, uint64_t *ret);
 /* The value of `key` in a "key value\n" file such as cpu.stat or memory.events. */
@@ -104,9 +105,9 @@ int cg_read_keyed(int dirfd, const char *file, const char *key, uint64_t *ret);
  * child's: v2 enables controllers in the parent, v1 cpuset copies the
  * parent's cpus/mems down. */
 typedef int (*cg_level_fn)(struct cgroup *cg, int parent_fd, const char *parent_dir, int fd, const char *dir,
-			   void *userdata, struct vsl_error **err);
+                           void *userdata, struct vsl_error **err);
 int cg_mkdir_path(struct cgroup *cg, struct cg_hier *h, cg_level_fn level, void *userdata,
-		  struct vsl_error **err);
+                  struct vsl_error **err);
 /* Opens h->dir if not yet open; the error says the cgroup does not exist. */
 int cg_open_dir(struct cg_hier *h, struct vsl_error **err);
 /* Removes h->dir and any child cgroups, retrying briefly on EBUSY; gone is fine. */
@@ -148,9 +149,9 @@ uint64_t cg_blkio_to_io_weight(uint64_t weight);
 struct bpf_insn;
 /* Builds a BPF_PROG_TYPE_CGROUP_DEVICE program: the last matching rule decides,
  * no match denies. *ret is malloc'd. */
-int cg_bpf_devices_build(const struct oci_device_rule *rules, size_t n, struct bpf_insn **ret,
-			 size_t *ret_n, struct vsl_error **err);
+int cg_bpf_devices_build(const struct oci_device_rule *rules, size_t n, struct bpf_insn **ret, size_t *ret_n,
+                         struct vsl_error **err);
 /* Loads the program and attaches it to the cgroup dir fd (BPF_F_ALLOW_MULTI),
  * replacing programs attached there before. */
 int cg_bpf_devices_apply(int dirfd, const char *dir, const struct oci_device_rule *rules, size_t n,
-			 struct vsl_error **err);
+                         struct vsl_error **err);

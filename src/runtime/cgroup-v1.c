@@ -60,8 +60,9 @@ static int v1_check(struct cgroup *cg, const struct oci_resources *res, struct v
 		if ((need & CG_BIT(c)) && !hier_for(cg, c))
 			return cg_missing_controller(err, c, what_needs(c));
 	if (cg->layout == CGROUP_LEGACY && res->n_unified)
-		return vsl_error_set(err, "linux.resources.unified ('%s') needs cgroup v2, this host has v1 only",
-				       res->unified[0].key);
+		return vsl_error_set(err,
+		                     "linux.resources.unified ('%s') needs cgroup v2, this host has v1 only",
+		                     res->unified[0].key);
 	return 0;
 }
 
@@ -73,10 +74,10 @@ static bool blank(const char *s)
 /* A new cpuset cgroup starts with empty cpus and mems, and the kernel refuses
  * tasks until both are set: copy the parent's down at every level we pass. */
 static int cpuset_copy_down(struct cgroup *cg, int parent_fd, const char *parent_dir, int fd, const char *dir,
-			    void *userdata, struct vsl_error **err)
+                            void *userdata, struct vsl_error **err)
 {
 	(void)cg, (void)userdata;
-	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		_cleanup_free_ char *mine = NULL, *parent = NULL;
 		int r = cg_read(fd, dir, files[i], false, &mine, err);
@@ -131,8 +132,8 @@ static int set_memory(struct cgroup *cg, const struct oci_resources *res, bool u
 	bool limit = m->has_limit && (m->limit > 0 || (update && m->limit < 0));
 	bool swap = m->has_swap && (m->swap > 0 || (update && m->swap < 0));
 	bool any = limit || swap || (m->has_reservation && (m->reservation > 0 || update)) ||
-		   (m->has_kernel_tcp && (m->kernel_tcp > 0 || update)) ||
-		   (m->has_swappiness && m->swappiness <= 100) || m->disable_oom_killer;
+	           (m->has_kernel_tcp && (m->kernel_tcp > 0 || update)) ||
+	           (m->has_swappiness && m->swappiness <= 100) || m->disable_oom_killer;
 	if (!any)
 		return 0;
 	struct cg_hier *h = use(cg, CG_MEMORY, &r, err);
@@ -147,10 +148,12 @@ static int set_memory(struct cgroup *cg, const struct oci_resources *res, bool u
 		if (cg_read_u64(h->fd, "memory.limit_in_bytes", &cur) < 0)
 			cur = UINT64_MAX;
 		if (sw == -1 || cur < (uint64_t)sw) {
-			if ((r = write_memsw(h, sw, err)) < 0 || (r = write_i64(h, "memory.limit_in_bytes", lim, err)) < 0)
+			if ((r = write_memsw(h, sw, err)) < 0 ||
+			    (r = write_i64(h, "memory.limit_in_bytes", lim, err)) < 0)
 				return r;
 		} else {
-			if ((r = write_i64(h, "memory.limit_in_bytes", lim, err)) < 0 || (r = write_memsw(h, sw, err)) < 0)
+			if ((r = write_i64(h, "memory.limit_in_bytes", lim, err)) < 0 ||
+			    (r = write_memsw(h, sw, err)) < 0)
 				return r;
 		}
 	} else if (limit) {
@@ -161,10 +164,12 @@ static int set_memory(struct cgroup *cg, const struct oci_resources *res, bool u
 			return r;
 	}
 	if (m->has_reservation && (m->reservation > 0 || update) &&
-	    (r = write_i64(h, "memory.soft_limit_in_bytes", m->reservation > 0 ? m->reservation : -1, err)) < 0)
+	    (r = write_i64(h, "memory.soft_limit_in_bytes", m->reservation > 0 ? m->reservation : -1, err)) <
+	        0)
 		return r;
 	if (m->has_kernel_tcp && (m->kernel_tcp > 0 || update) &&
-	    (r = write_i64(h, "memory.kmem.tcp.limit_in_bytes", m->kernel_tcp > 0 ? m->kernel_tcp : -1, err)) < 0)
+	    (r = write_i64(h, "memory.kmem.tcp.limit_in_bytes", m->kernel_tcp > 0 ? m->kernel_tcp : -1,
+	                   err)) < 0)
 		return r;
 	if (m->has_swappiness && m->swappiness <= 100 &&
 	    (r = write_i64(h, "memory.swappiness", (int64_t)m->swappiness, err)) < 0)
@@ -186,18 +191,22 @@ static int set_cpu(struct cgroup *cg, const struct oci_resources *res, bool upda
 		struct cg_hier *h = use(cg, CG_CPU, &r, err);
 		if (h == NULL)
 			return r < 0 ? r : cg_missing_controller(err, CG_CPU, what_needs(CG_CPU));
-		if (shares && (r = cg_writef(h->fd, h->dir, "cpu.shares", err, "%llu", (unsigned long long)c->shares)) < 0)
+		if (shares && (r = cg_writef(h->fd, h->dir, "cpu.shares", err, "%llu",
+		                             (unsigned long long)c->shares)) < 0)
 			return r;
 		if (period) {
 			/* A period below the current quota's ratio to the parent is refused
 			 * (EINVAL); in that order the quota goes first. */
 			_cleanup_error_ struct vsl_error *e = NULL;
-			r = cg_writef(h->fd, h->dir, "cpu.cfs_period_us", &e, "%llu", (unsigned long long)c->period);
+			r = cg_writef(h->fd, h->dir, "cpu.cfs_period_us", &e, "%llu",
+			              (unsigned long long)c->period);
 			if (r == -EINVAL && quota) {
-				if ((r = write_i64(h, "cpu.cfs_quota_us", c->quota > 0 ? c->quota : -1, err)) < 0)
+				if ((r = write_i64(h, "cpu.cfs_quota_us", c->quota > 0 ? c->quota : -1,
+				                   err)) < 0)
 					return r;
 				quota = false;
-				r = cg_writef(h->fd, h->dir, "cpu.cfs_period_us", err, "%llu", (unsigned long long)c->period);
+				r = cg_writef(h->fd, h->dir, "cpu.cfs_period_us", err, "%llu",
+				              (unsigned long long)c->period);
 			} else if (r < 0) {
 				*err = TAKE_PTR(e);
 			}
@@ -206,10 +215,11 @@ static int set_cpu(struct cgroup *cg, const struct oci_resources *res, bool upda
 		}
 		if (quota && (r = write_i64(h, "cpu.cfs_quota_us", c->quota > 0 ? c->quota : -1, err)) < 0)
 			return r;
-		if (burst && (r = cg_writef(h->fd, h->dir, "cpu.cfs_burst_us", err, "%llu", (unsigned long long)c->burst)) < 0)
+		if (burst && (r = cg_writef(h->fd, h->dir, "cpu.cfs_burst_us", err, "%llu",
+		                            (unsigned long long)c->burst)) < 0)
 			return r;
-		if (rt_period &&
-		    (r = cg_writef(h->fd, h->dir, "cpu.rt_period_us", err, "%llu", (unsigned long long)c->rt_period)) < 0)
+		if (rt_period && (r = cg_writef(h->fd, h->dir, "cpu.rt_period_us", err, "%llu",
+		                                (unsigned long long)c->rt_period)) < 0)
 			return r;
 		if (rt_runtime && (r = write_i64(h, "cpu.rt_runtime_us", c->rt_runtime, err)) < 0)
 			return r;
@@ -231,7 +241,7 @@ static int set_cpu(struct cgroup *cg, const struct oci_resources *res, bool upda
 
 /* blkio.weight is CFQ's; kernels since 5.0 have BFQ's blkio.bfq.weight instead. */
 static int write_weight(struct cg_hier *h, const char *file, const char *bfq_file, const char *value,
-			struct vsl_error **err)
+                        struct vsl_error **err)
 {
 	_cleanup_error_ struct vsl_error *e = NULL;
 	int r = cg_write(h->fd, h->dir, file, value, &e);
@@ -264,23 +274,26 @@ static int set_blkio(struct cgroup *cg, const struct oci_resources *res, struct 
 		const struct oci_weight_device *w = &b->weight_devices[i];
 		if (w->has_weight) {
 			snprintf(buf, sizeof(buf), "%lld:%lld %u", (long long)w->major, (long long)w->minor,
-				 (unsigned)w->weight);
-			if ((r = write_weight(h, "blkio.weight_device", "blkio.bfq.weight_device", buf, err)) < 0)
+			         (unsigned)w->weight);
+			if ((r = write_weight(h, "blkio.weight_device", "blkio.bfq.weight_device", buf,
+			                      err)) < 0)
 				return r;
 		}
 		if (w->has_leaf_weight &&
-		    (r = cg_writef(h->fd, h->dir, "blkio.leaf_weight_device", err, "%lld:%lld %u", (long long)w->major,
-				   (long long)w->minor, (unsigned)w->leaf_weight)) < 0)
+		    (r = cg_writef(h->fd, h->dir, "blkio.leaf_weight_device", err, "%lld:%lld %u",
+		                   (long long)w->major, (long long)w->minor, (unsigned)w->leaf_weight)) < 0)
 			return r;
 	}
-	static const char *const files[4] = { "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
-					      "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device" };
-	const struct oci_throttle_device *lists[4] = { b->read_bps, b->write_bps, b->read_iops, b->write_iops };
-	size_t counts[4] = { b->n_read_bps, b->n_write_bps, b->n_read_iops, b->n_write_iops };
+	static const char *const files[4] = {
+	    "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+	    "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"};
+	const struct oci_throttle_device *lists[4] = {b->read_bps, b->write_bps, b->read_iops, b->write_iops};
+	size_t counts[4] = {b->n_read_bps, b->n_write_bps, b->n_read_iops, b->n_write_iops};
 	for (int k = 0; k < 4; k++)
 		for (size_t i = 0; i < counts[k]; i++)
-			if ((r = cg_writef(h->fd, h->dir, files[k], err, "%lld:%lld %llu", (long long)lists[k][i].major,
-					   (long long)lists[k][i].minor, (unsigned long long)lists[k][i].rate)) < 0)
+			if ((r = cg_writef(h->fd, h->dir, files[k], err, "%lld:%lld %llu",
+			                   (long long)lists[k][i].major, (long long)lists[k][i].minor,
+			                   (unsigned long long)lists[k][i].rate)) < 0)
 				return r;
 	return 0;
 }
@@ -300,10 +313,12 @@ static int set_hugetlb(struct cgroup *cg, const struct oci_resources *res, struc
 	}
 	for (size_t i = 0; i < res->n_hugepage_limits; i++) {
 		char file[96];
-		int n = snprintf(file, sizeof(file), "hugetlb.%s.limit_in_bytes", res->hugepage_limits[i].page_size);
+		int n = snprintf(file, sizeof(file), "hugetlb.%s.limit_in_bytes",
+		                 res->hugepage_limits[i].page_size);
 		if (n < 0 || (size_t)n >= sizeof(file))
 			return vsl_error_set(err, "hugepage size '%s'", res->hugepage_limits[i].page_size);
-		if ((r = cg_writef(h->fd, h->dir, file, err, "%llu", (unsigned long long)res->hugepage_limits[i].limit)) < 0)
+		if ((r = cg_writef(h->fd, h->dir, file, err, "%llu",
+		                   (unsigned long long)res->hugepage_limits[i].limit)) < 0)
 			return r;
 	}
 	return 0;
@@ -316,7 +331,8 @@ static int set_network(struct cgroup *cg, const struct oci_resources *res, struc
 		struct cg_hier *h = use(cg, CG_NET_CLS, &r, err);
 		if (h == NULL)
 			return r < 0 ? r : cg_missing_controller(err, CG_NET_CLS, what_needs(CG_NET_CLS));
-		if ((r = cg_writef(h->fd, h->dir, "net_cls.classid", err, "%u", (unsigned)res->network.class_id)) < 0)
+		if ((r = cg_writef(h->fd, h->dir, "net_cls.classid", err, "%u",
+		                   (unsigned)res->network.class_id)) < 0)
 			return r;
 	}
 	if (res->network.n_priorities) {
@@ -324,8 +340,9 @@ static int set_network(struct cgroup *cg, const struct oci_resources *res, struc
 		if (h == NULL)
 			return r < 0 ? r : cg_missing_controller(err, CG_NET_PRIO, what_needs(CG_NET_PRIO));
 		for (size_t i = 0; i < res->network.n_priorities; i++)
-			if ((r = cg_writef(h->fd, h->dir, "net_prio.ifpriomap", err, "%s %s", res->network.priorities[i].key,
-					   res->network.priorities[i].value)) < 0)
+			if ((r = cg_writef(h->fd, h->dir, "net_prio.ifpriomap", err, "%s %s",
+			                   res->network.priorities[i].key,
+			                   res->network.priorities[i].value)) < 0)
 				return r;
 	}
 	return 0;
@@ -357,12 +374,14 @@ static int set_devices(struct cgroup *cg, const struct oci_resources *res, struc
 	 * A leading "a" rule sets that start itself (and "a" with child cgroups is EINVAL,
 	 * so one write fewer matters on update). */
 	const struct oci_device_rule *first = &res->devices[0];
-	if (!(first->type == 'a' || first->type == 0) && (r = cg_write(h->fd, h->dir, "devices.deny", "a", err)) < 0)
+	if (!(first->type == 'a' || first->type == 0) &&
+	    (r = cg_write(h->fd, h->dir, "devices.deny", "a", err)) < 0)
 		return r;
 	for (size_t i = 0; i < res->n_devices; i++) {
 		char rule[80];
 		format_rule(&res->devices[i], rule, sizeof(rule));
-		if ((r = cg_write(h->fd, h->dir, res->devices[i].allow ? "devices.allow" : "devices.deny", rule, err)) < 0)
+		if ((r = cg_write(h->fd, h->dir, res->devices[i].allow ? "devices.allow" : "devices.deny",
+		                  rule, err)) < 0)
 			return r;
 	}
 	return 0;
@@ -380,7 +399,7 @@ static int v1_apply(struct cgroup *cg, const struct oci_resources *res, bool upd
 		if (h == NULL)
 			return r < 0 ? r : cg_missing_controller(err, CG_PIDS, what_needs(CG_PIDS));
 		r = res->pids.limit > 0 ? write_i64(h, "pids.max", res->pids.limit, err)
-					: cg_write(h->fd, h->dir, "pids.max", "max", err);
+		                        : cg_write(h->fd, h->dir, "pids.max", "max", err);
 		if (r < 0)
 			return r;
 	}
@@ -475,7 +494,7 @@ static int v1_freeze(struct cgroup *cg, bool frozen, struct vsl_error **err)
 	if (frozen)
 		cg_write(h->fd, h->dir, "freezer.state", "THAWED", NULL);
 	return vsl_error_set(err, "cgroup '%s' did not reach %s within %ld ms", h->dir, want,
-			       cg->freeze_timeout_ms);
+	                     cg->freeze_timeout_ms);
 }
 
 static int v1_is_frozen(struct cgroup *cg, bool *ret, struct vsl_error **err)
@@ -591,13 +610,13 @@ static int v1_stats(struct cgroup *cg, struct cgroup_stats *s, struct vsl_error 
 }
 
 const struct cgroup_ops cgroup_v1_ops = {
-	.create = v1_create,
-	.update = v1_update,
-	.enter = v1_enter,
-	.freeze = v1_freeze,
-	.is_frozen = v1_is_frozen,
-	.pids = v1_pids,
-	.kill_all = v1_kill_all,
-	.destroy = v1_destroy,
-	.stats = v1_stats,
+    .create = v1_create,
+    .update = v1_update,
+    .enter = v1_enter,
+    .freeze = v1_freeze,
+    .is_frozen = v1_is_frozen,
+    .pids = v1_pids,
+    .kill_all = v1_kill_all,
+    .destroy = v1_destroy,
+    .stats = v1_stats,
 };

@@ -15,8 +15,8 @@
 #include "util/error.h"
 
 /* Controllers vessel enables for its containers when the host has them. */
-#define V2_CONTROLLERS                                                                                         \
-	(CG_BIT(CG_CPU) | CG_BIT(CG_CPUSET) | CG_BIT(CG_MEMORY) | CG_BIT(CG_BLKIO) | CG_BIT(CG_PIDS) |         \
+#define V2_CONTROLLERS                                                                                       \
+	(CG_BIT(CG_CPU) | CG_BIT(CG_CPUSET) | CG_BIT(CG_MEMORY) | CG_BIT(CG_BLKIO) | CG_BIT(CG_PIDS) |       \
 	 CG_BIT(CG_HUGETLB))
 
 uint64_t cg_shares_to_weight(uint64_t shares)
@@ -123,7 +123,7 @@ struct enable_ctx {
 /* Runs for each parent on the way down: the controllers must be on in every
  * ancestor's subtree_control before the leaf has their files. */
 static int enable_in_parent(struct cgroup *cg, int parent_fd, const char *parent_dir, int fd, const char *dir,
-			    void *userdata, struct vsl_error **err)
+                            void *userdata, struct vsl_error **err)
 {
 	(void)cg, (void)fd, (void)dir;
 	const struct enable_ctx *ctx = userdata;
@@ -136,8 +136,9 @@ static int enable_in_parent(struct cgroup *cg, int parent_fd, const char *parent
 		return r;
 	uint32_t need = ctx->want & ~cur;
 	if (need & ~avail)
-		return vsl_error_set(err, "the '%s' cgroup controller is not available in '%s/cgroup.controllers'",
-				       cg_ctrl_v2_name(first_missing(need & ~avail)), parent_dir);
+		return vsl_error_set(err,
+		                     "the '%s' cgroup controller is not available in '%s/cgroup.controllers'",
+		                     cg_ctrl_v2_name(first_missing(need & ~avail)), parent_dir);
 	uint32_t extra = ctx->optional & avail & ~cur & ~need;
 	if ((need | extra) == 0)
 		return 0; /* already on: no write */
@@ -163,7 +164,7 @@ static int enable_in_parent(struct cgroup *cg, int parent_fd, const char *parent
 
 int cg_v2_make(struct cgroup *cg, uint32_t want, uint32_t optional, struct vsl_error **err)
 {
-	struct enable_ctx ctx = { .want = want, .optional = optional };
+	struct enable_ctx ctx = {.want = want, .optional = optional};
 	return cg_mkdir_path(cg, &cg->v2, (want | optional) ? enable_in_parent : NULL, &ctx, err);
 }
 
@@ -174,7 +175,8 @@ int cg_v2_set_hugetlb(struct cg_hier *h, const struct oci_resources *res, struct
 		int n = snprintf(file, sizeof(file), "hugetlb.%s.max", res->hugepage_limits[i].page_size);
 		if (n < 0 || (size_t)n >= sizeof(file))
 			return vsl_error_set(err, "hugepage size '%s'", res->hugepage_limits[i].page_size);
-		int r = cg_writef(h->fd, h->dir, file, err, "%llu", (unsigned long long)res->hugepage_limits[i].limit);
+		int r = cg_writef(h->fd, h->dir, file, err, "%llu",
+		                  (unsigned long long)res->hugepage_limits[i].limit);
 		if (r < 0)
 			return r;
 	}
@@ -198,13 +200,14 @@ static int set_memory(struct cg_hier *h, const struct oci_resources *res, bool u
 	int r;
 	if (m->has_limit && (m->limit > 0 || (update && m->limit < 0))) {
 		r = m->limit > 0 ? cg_writef(h->fd, h->dir, "memory.max", err, "%lld", (long long)m->limit)
-				 : cg_write(h->fd, h->dir, "memory.max", "max", err);
+		                 : cg_write(h->fd, h->dir, "memory.max", "max", err);
 		if (r < 0)
 			return r;
 	}
 	if (m->has_reservation && (m->reservation > 0 || (update && m->reservation < 0))) {
-		r = m->reservation > 0 ? cg_writef(h->fd, h->dir, "memory.low", err, "%lld", (long long)m->reservation)
-				       : cg_write(h->fd, h->dir, "memory.low", "max", err);
+		r = m->reservation > 0
+		        ? cg_writef(h->fd, h->dir, "memory.low", err, "%lld", (long long)m->reservation)
+		        : cg_write(h->fd, h->dir, "memory.low", "max", err);
 		if (r < 0)
 			return r;
 	}
@@ -217,13 +220,14 @@ static int set_memory(struct cg_hier *h, const struct oci_resources *res, bool u
 			snprintf(val, sizeof(val), "max");
 		} else {
 			if (!m->has_limit || m->limit <= 0)
-				return vsl_error_set(err,
-						       "memory.swap (%lld) needs a memory limit: it counts memory+swap",
-						       (long long)m->swap);
+				return vsl_error_set(
+				    err, "memory.swap (%lld) needs a memory limit: it counts memory+swap",
+				    (long long)m->swap);
 			if (m->swap < m->limit)
 				return vsl_error_set(err,
-						       "memory.swap (%lld) must be at least memory.limit (%lld): it counts memory+swap",
-						       (long long)m->swap, (long long)m->limit);
+				                     "memory.swap (%lld) must be at least memory.limit "
+				                     "(%lld): it counts memory+swap",
+				                     (long long)m->swap, (long long)m->limit);
 			snprintf(val, sizeof(val), "%lld", (long long)(m->swap - m->limit));
 		}
 		_cleanup_error_ struct vsl_error *e = NULL;
@@ -242,10 +246,11 @@ static int set_cpu(struct cg_hier *h, const struct oci_resources *res, bool upda
 	const typeof(res->cpu) *c = &res->cpu;
 	int r;
 	if ((c->has_rt_runtime && c->rt_runtime) || (c->has_rt_period && c->rt_period))
-		return vsl_error_set(err, "cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no realtime limits");
+		return vsl_error_set(err,
+		                     "cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no realtime limits");
 	if (c->has_shares && c->shares) {
 		r = cg_writef(h->fd, h->dir, "cpu.weight", err, "%llu",
-			      (unsigned long long)cg_shares_to_weight(c->shares));
+		              (unsigned long long)cg_shares_to_weight(c->shares));
 		if (r < 0)
 			return r;
 	}
@@ -266,7 +271,8 @@ static int set_cpu(struct cg_hier *h, const struct oci_resources *res, bool upda
 					qbuf[qlen] = '\0';
 				}
 			}
-			r = cg_writef(h->fd, h->dir, "cpu.max", err, "%s %llu", qbuf, (unsigned long long)c->period);
+			r = cg_writef(h->fd, h->dir, "cpu.max", err, "%s %llu", qbuf,
+			              (unsigned long long)c->period);
 		} else if (update || c->quota > 0) {
 			/* a lone quota keeps the current period */
 			r = cg_write(h->fd, h->dir, "cpu.max", qbuf, err);
@@ -305,7 +311,7 @@ static struct io_dev *io_dev_get(struct io_dev *devs, size_t *n, int64_t major, 
 		if (devs[i].major == major && devs[i].minor == minor)
 			return &devs[i];
 	struct io_dev *d = &devs[(*n)++];
-	*d = (struct io_dev){ .major = major, .minor = minor };
+	*d = (struct io_dev){.major = major, .minor = minor};
 	return d;
 }
 
@@ -319,7 +325,7 @@ static int set_io(struct cg_hier *h, const struct oci_resources *res, struct vsl
 		r = cg_writef(h->fd, h->dir, "io.bfq.weight", &e, "%u", (unsigned)b->weight);
 		if (r == -ENOENT)
 			r = cg_writef(h->fd, h->dir, "io.weight", err, "default %llu",
-				      (unsigned long long)cg_blkio_to_io_weight(b->weight));
+			              (unsigned long long)cg_blkio_to_io_weight(b->weight));
 		else if (r < 0)
 			*err = TAKE_PTR(e);
 		if (r < 0)
@@ -331,10 +337,11 @@ static int set_io(struct cg_hier *h, const struct oci_resources *res, struct vsl
 			continue;
 		_cleanup_error_ struct vsl_error *e = NULL;
 		r = cg_writef(h->fd, h->dir, "io.bfq.weight", &e, "%lld:%lld %u", (long long)w->major,
-			      (long long)w->minor, (unsigned)w->weight);
+		              (long long)w->minor, (unsigned)w->weight);
 		if (r == -ENOENT)
 			r = cg_writef(h->fd, h->dir, "io.weight", err, "%lld:%lld %llu", (long long)w->major,
-				      (long long)w->minor, (unsigned long long)cg_blkio_to_io_weight(w->weight));
+			              (long long)w->minor,
+			              (unsigned long long)cg_blkio_to_io_weight(w->weight));
 		else if (r < 0)
 			*err = TAKE_PTR(e);
 		if (r < 0)
@@ -342,8 +349,8 @@ static int set_io(struct cg_hier *h, const struct oci_resources *res, struct vsl
 	}
 
 	/* io.max takes one line per device with any of the four keys */
-	const struct oci_throttle_device *lists[4] = { b->read_bps, b->write_bps, b->read_iops, b->write_iops };
-	size_t counts[4] = { b->n_read_bps, b->n_write_bps, b->n_read_iops, b->n_write_iops };
+	const struct oci_throttle_device *lists[4] = {b->read_bps, b->write_bps, b->read_iops, b->write_iops};
+	size_t counts[4] = {b->n_read_bps, b->n_write_bps, b->n_read_iops, b->n_write_iops};
 	size_t total = counts[0] + counts[1] + counts[2] + counts[3], n = 0;
 	if (total == 0)
 		return 0;
@@ -356,17 +363,18 @@ static int set_io(struct cg_hier *h, const struct oci_resources *res, struct vsl
 			d->v[k] = lists[k][i].rate;
 			d->set[k] = true;
 		}
-	static const char *const keys[4] = { "rbps", "wbps", "riops", "wiops" };
+	static const char *const keys[4] = {"rbps", "wbps", "riops", "wiops"};
 	for (size_t i = 0; i < n; i++) {
 		char line[200];
-		int w = snprintf(line, sizeof(line), "%lld:%lld", (long long)devs[i].major, (long long)devs[i].minor);
+		int w = snprintf(line, sizeof(line), "%lld:%lld", (long long)devs[i].major,
+		                 (long long)devs[i].minor);
 		for (int k = 0; k < 4; k++) {
 			if (!devs[i].set[k])
 				continue;
 			/* 0 removes the limit, as writing 0 to v1's throttle files does */
 			if (devs[i].v[k])
 				w += snprintf(line + w, sizeof(line) - (size_t)w, " %s=%llu", keys[k],
-					      (unsigned long long)devs[i].v[k]);
+				              (unsigned long long)devs[i].v[k]);
 			else
 				w += snprintf(line + w, sizeof(line) - (size_t)w, " %s=max", keys[k]);
 		}
@@ -386,32 +394,37 @@ static int v2_apply(struct cgroup *cg, const struct oci_resources *res, bool upd
 	if ((r = set_memory(h, res, update, err)) < 0 || (r = set_cpu(h, res, update, err)) < 0)
 		return r;
 	if (res->pids.has_limit && (res->pids.limit > 0 || update)) {
-		r = res->pids.limit > 0 ? cg_writef(h->fd, h->dir, "pids.max", err, "%lld", (long long)res->pids.limit)
-					: cg_write(h->fd, h->dir, "pids.max", "max", err);
+		r = res->pids.limit > 0
+		        ? cg_writef(h->fd, h->dir, "pids.max", err, "%lld", (long long)res->pids.limit)
+		        : cg_write(h->fd, h->dir, "pids.max", "max", err);
 		if (r < 0)
 			return r;
 	}
 	if ((r = set_io(h, res, err)) < 0 || (r = cg_v2_set_hugetlb(h, res, err)) < 0)
 		return r;
-	if (res->n_devices && (r = cg_bpf_devices_apply(h->fd, h->dir, res->devices, res->n_devices, err)) < 0)
+	if (res->n_devices &&
+	    (r = cg_bpf_devices_apply(h->fd, h->dir, res->devices, res->n_devices, err)) < 0)
 		return r;
 	/* last, so that its raw values win over the converted ones */
 	return cg_v2_set_unified(h, res, err);
 }
 
-static int v2_check(struct cgroup *cg, const struct oci_resources *res, uint32_t *ret_need, struct vsl_error **err)
+static int v2_check(struct cgroup *cg, const struct oci_resources *res, uint32_t *ret_need,
+                    struct vsl_error **err)
 {
 	uint32_t all = cg_required(res);
 	if (all & CG_BIT(CG_NET_CLS))
-		return vsl_error_set(err, "network.classID requested but cgroup v2 has no 'net_cls' controller");
-	if (all & CG_BIT(CG_NET_PRIO))
 		return vsl_error_set(err,
-				       "network.priorities requested but cgroup v2 has no 'net_prio' controller");
+		                     "network.classID requested but cgroup v2 has no 'net_cls' controller");
+	if (all & CG_BIT(CG_NET_PRIO))
+		return vsl_error_set(
+		    err, "network.priorities requested but cgroup v2 has no 'net_prio' controller");
 	uint32_t need = cg_v2_required(res);
 	uint32_t missing = need & ~cg_v2_available(cg);
 	if (missing)
-		return vsl_error_set(err, "the '%s' cgroup controller is needed but not available in '%s/cgroup.controllers'",
-				       cg_ctrl_v2_name(first_missing(missing)), cg->v2.mnt);
+		return vsl_error_set(
+		    err, "the '%s' cgroup controller is needed but not available in '%s/cgroup.controllers'",
+		    cg_ctrl_v2_name(first_missing(missing)), cg->v2.mnt);
 	*ret_need = need;
 	return 0;
 }
@@ -480,8 +493,8 @@ int cg_v2_freeze_dir(struct cgroup *cg, struct cg_hier *h, bool frozen, struct v
 	}
 	if (frozen)
 		cg_write(h->fd, h->dir, "cgroup.freeze", "0", NULL);
-	return vsl_error_set(err, "cgroup '%s' did not %s within %ld ms", h->dir,
-			       frozen ? "freeze" : "thaw", cg->freeze_timeout_ms);
+	return vsl_error_set(err, "cgroup '%s' did not %s within %ld ms", h->dir, frozen ? "freeze" : "thaw",
+	                     cg->freeze_timeout_ms);
 }
 
 int cg_v2_is_frozen_dir(struct cg_hier *h, bool *ret, struct vsl_error **err)
@@ -578,13 +591,13 @@ static int v2_stats(struct cgroup *cg, struct cgroup_stats *s, struct vsl_error 
 }
 
 const struct cgroup_ops cgroup_v2_ops = {
-	.create = v2_create,
-	.update = v2_update,
-	.enter = v2_enter,
-	.freeze = v2_freeze,
-	.is_frozen = v2_is_frozen,
-	.pids = v2_pids,
-	.kill_all = v2_kill_all,
-	.destroy = v2_destroy,
-	.stats = v2_stats,
+    .create = v2_create,
+    .update = v2_update,
+    .enter = v2_enter,
+    .freeze = v2_freeze,
+    .is_frozen = v2_is_frozen,
+    .pids = v2_pids,
+    .kill_all = v2_kill_all,
+    .destroy = v2_destroy,
+    .stats = v2_stats,
 };

@@ -22,21 +22,11 @@
 void (*cgroup_write_observer)(const char *dir, const char *file, const char *value);
 
 static const char *const ctrl_names[CG_CTRL_COUNT] = {
-	[CG_CPU] = "cpu",
-	[CG_CPUACCT] = "cpuacct",
-	[CG_CPUSET] = "cpuset",
-	[CG_MEMORY] = "memory",
-	[CG_DEVICES] = "devices",
-	[CG_FREEZER] = "freezer",
-	[CG_BLKIO] = "blkio",
-	[CG_PIDS] = "pids",
-	[CG_HUGETLB] = "hugetlb",
-	[CG_NET_CLS] = "net_cls",
-	[CG_NET_PRIO] = "net_prio",
-	[CG_PERF_EVENT] = "perf_event",
-	[CG_RDMA] = "rdma",
-	[CG_MISC] = "misc",
-	[CG_SYSTEMD] = "name=systemd",
+    [CG_CPU] = "cpu",         [CG_CPUACCT] = "cpuacct",   [CG_CPUSET] = "cpuset",
+    [CG_MEMORY] = "memory",   [CG_DEVICES] = "devices",   [CG_FREEZER] = "freezer",
+    [CG_BLKIO] = "blkio",     [CG_PIDS] = "pids",         [CG_HUGETLB] = "hugetlb",
+    [CG_NET_CLS] = "net_cls", [CG_NET_PRIO] = "net_prio", [CG_PERF_EVENT] = "perf_event",
+    [CG_RDMA] = "rdma",       [CG_MISC] = "misc",         [CG_SYSTEMD] = "name=systemd",
 };
 
 const char *cg_ctrl_name(enum cg_ctrl c)
@@ -52,7 +42,7 @@ const char *cg_ctrl_v2_name(enum cg_ctrl c)
 int cg_missing_controller(struct vsl_error **err, enum cg_ctrl c, const char *what)
 {
 	return vsl_error_set(err, "%s requested but the '%s' cgroup controller is not available on this host",
-			       what, cg_ctrl_name(c));
+	                     what, cg_ctrl_name(c));
 }
 
 /* ---- file helpers ---- */
@@ -87,7 +77,8 @@ int cg_writef(int dirfd, const char *dir, const char *file, struct vsl_error **e
 	return cg_write(dirfd, dir, file, buf, err);
 }
 
-int cg_read(int dirfd, const char *dir, const char *file, bool quiet_enoent, char **ret, struct vsl_error **err)
+int cg_read(int dirfd, const char *dir, const char *file, bool quiet_enoent, char **ret,
+            struct vsl_error **err)
 {
 	_cleanup_free_ char *joined = NULL;
 	const char *name = file;
@@ -189,7 +180,7 @@ bool cg_poll_sleep(uint64_t deadline_ns, unsigned *step)
 	if (ns > deadline_ns - now)
 		ns = deadline_ns - now;
 	(*step)++;
-	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull) };
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull)};
 	nanosleep(&ts, NULL);
 	return true;
 }
@@ -205,8 +196,26 @@ int cg_open_dir(struct cg_hier *h, struct vsl_error **err)
 	return fd;
 }
 
-int cg_mkdir_path(struct cgroup *cg, struct cg_hier *h, cg_level_fn level, void *userdata, struct vsl_error **err)
+int cg_mkdir_path(struct cgroup *cg, struct cg_hier *h, cg_level_fn level, void *userdata,
+                  struct vsl_error **err)
 {
+	if (level == NULL) {
+		/* Hot path: the parents usually exist (/vessel), so one mkdir and one
+		 * open instead of a walk down every level. */
+		bool made = mkdir(h->dir, 0755) == 0;
+		if (made || errno == EEXIST) {
+			int leaf = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (leaf < 0)
+				return vsl_error_errno(err, errno, "open cgroup '%s'", h->dir);
+			closep(&h->fd);
+			h->fd = leaf;
+			h->created = made;
+			return 0;
+		}
+		if (errno != ENOENT)
+			return vsl_error_errno(err, errno, "create cgroup '%s'", h->dir);
+	}
+
 	_cleanup_close_ int fd = open(h->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return vsl_error_errno(err, errno, "open cgroup mount '%s'", h->mnt);
@@ -371,8 +380,10 @@ uint32_t cg_required(const struct oci_resources *r)
 	uint32_t m = 0;
 	if (r == NULL)
 		return 0;
-	if ((r->memory.has_limit && r->memory.limit > 0) || (r->memory.has_reservation && r->memory.reservation > 0) ||
-	    (r->memory.has_swap && r->memory.swap > 0) || (r->memory.has_kernel_tcp && r->memory.kernel_tcp > 0) ||
+	if ((r->memory.has_limit && r->memory.limit > 0) ||
+	    (r->memory.has_reservation && r->memory.reservation > 0) ||
+	    (r->memory.has_swap && r->memory.swap > 0) ||
+	    (r->memory.has_kernel_tcp && r->memory.kernel_tcp > 0) ||
 	    (r->memory.has_swappiness && r->memory.swappiness <= 100) || r->memory.disable_oom_killer)
 		m |= CG_BIT(CG_MEMORY);
 	if ((r->cpu.has_shares && r->cpu.shares) || (r->cpu.has_quota && r->cpu.quota > 0) ||
@@ -384,8 +395,8 @@ uint32_t cg_required(const struct oci_resources *r)
 		m |= CG_BIT(CG_CPUSET);
 	if (r->pids.has_limit && r->pids.limit > 0)
 		m |= CG_BIT(CG_PIDS);
-	if (r->blkio.has_weight || r->blkio.has_leaf_weight || r->blkio.n_weight_devices || r->blkio.n_read_bps ||
-	    r->blkio.n_write_bps || r->blkio.n_read_iops || r->blkio.n_write_iops)
+	if (r->blkio.has_weight || r->blkio.has_leaf_weight || r->blkio.n_weight_devices ||
+	    r->blkio.n_read_bps || r->blkio.n_write_bps || r->blkio.n_read_iops || r->blkio.n_write_iops)
 		m |= CG_BIT(CG_BLKIO);
 	if (r->n_hugepage_limits)
 		m |= CG_BIT(CG_HUGETLB);
@@ -530,7 +541,7 @@ static int host_mount_table(const struct mount_table **ret, struct vsl_error **e
 			return r;
 		struct mount_table *expected = NULL;
 		if (!__atomic_compare_exchange_n(&host_table, &expected, t, false, __ATOMIC_ACQ_REL,
-						 __ATOMIC_ACQUIRE)) {
+		                                 __ATOMIC_ACQUIRE)) {
 			mount_table_free(t);
 			t = expected;
 		}
@@ -624,8 +635,8 @@ static int systemd_path(const char *spec, const char *id, char **ret, struct vsl
 	char *c1 = strchr(copy, ':');
 	char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 	if (c2 == NULL || strchr(c2 + 1, ':') != NULL)
-		return vsl_error_set(err,
-				       "cgroupsPath '%s': with systemd cgroups it must read 'slice:prefix:name'", spec);
+		return vsl_error_set(
+		    err, "cgroupsPath '%s': with systemd cgroups it must read 'slice:prefix:name'", spec);
 	*c1 = *c2 = '\0';
 	const char *slice = *copy ? copy : "system.slice", *prefix = c1 + 1, *name = c2 + 1;
 	if (!valid_unit_part(name) || (*prefix && !valid_unit_part(prefix)))
@@ -650,7 +661,8 @@ static int systemd_path(const char *spec, const char *id, char **ret, struct vsl
 	return 0;
 }
 
-static int resolve_path(const char *cgroups_path, const char *id, bool systemd, char **ret, struct vsl_error **err)
+static int resolve_path(const char *cgroups_path, const char *id, bool systemd, char **ret,
+                        struct vsl_error **err)
 {
 	_cleanup_free_ char *raw = NULL;
 	if (systemd) {
@@ -679,7 +691,7 @@ static int join_root(const char *root, const char *mnt, const char *path, char *
 }
 
 static int cgroup_new(const struct mount_table *t, const char *root, const char *cgroups_path, const char *id,
-		      bool systemd, struct cgroup **ret, struct vsl_error **err)
+                      bool systemd, struct cgroup **ret, struct vsl_error **err)
 {
 	uint32_t v1_controllers = 0;
 	for (size_t i = 0; i < t->n_v1; i++)
@@ -699,15 +711,17 @@ static int cgroup_new(const struct mount_table *t, const char *root, const char 
 	if (cg == NULL)
 		return vsl_error_errno(err, ENOMEM, "open cgroup");
 	cg->layout = layout;
-	cg->ops = layout == CGROUP_UNIFIED ? &cgroup_v2_ops : layout == CGROUP_LEGACY ? &cgroup_v1_ops
-										      : &cgroup_hybrid_ops;
+	cg->ops = layout == CGROUP_UNIFIED  ? &cgroup_v2_ops
+	          : layout == CGROUP_LEGACY ? &cgroup_v1_ops
+	                                    : &cgroup_hybrid_ops;
 	cg->v2.fd = -EBADF;
 	cg->freeze_timeout_ms = 3000;
 	int r = resolve_path(cgroups_path, id, systemd, &cg->path, err);
 	if (r < 0)
 		goto fail;
 
-	if (t->v2 && (join_root(root, t->v2, NULL, &cg->v2.mnt) < 0 || join_root(root, t->v2, cg->path, &cg->v2.dir) < 0))
+	if (t->v2 && (join_root(root, t->v2, NULL, &cg->v2.mnt) < 0 ||
+	              join_root(root, t->v2, cg->path, &cg->v2.dir) < 0))
 		goto oom;
 	if (layout != CGROUP_UNIFIED) {
 		cg->v1 = calloc(t->n_v1, sizeof(*cg->v1));
@@ -731,7 +745,8 @@ fail:
 	return r;
 }
 
-int cgroup_open(const char *cgroups_path, const char *id, bool systemd, struct cgroup **ret, struct vsl_error **err)
+int cgroup_open(const char *cgroups_path, const char *id, bool systemd, struct cgroup **ret,
+                struct vsl_error **err)
 {
 	const struct mount_table *t = NULL;
 	int r = host_mount_table(&t, err);
@@ -740,8 +755,8 @@ int cgroup_open(const char *cgroups_path, const char *id, bool systemd, struct c
 	return cgroup_new(t, NULL, cgroups_path, id, systemd, ret, err);
 }
 
-int cgroup_open_at(const char *mountinfo, const char *root, const char *cgroups_path, const char *id, bool systemd,
-		   struct cgroup **ret, struct vsl_error **err)
+int cgroup_open_at(const char *mountinfo, const char *root, const char *cgroups_path, const char *id,
+                   bool systemd, struct cgroup **ret, struct vsl_error **err)
 {
 	struct mount_table *t = NULL;
 	int r = mount_table_parse(mountinfo, &t, err);
@@ -790,7 +805,8 @@ static int check_resources(const struct oci_resources *res, struct vsl_error **e
 	for (size_t i = 0; i < res->n_unified; i++) {
 		const char *k = res->unified[i].key;
 		if (k == NULL || *k == '\0' || strchr(k, '/') || strstr(k, ".."))
-			return vsl_error_set(err, "linux.resources.unified: invalid file name '%s'", k ? k : "");
+			return vsl_error_set(err, "linux.resources.unified: invalid file name '%s'",
+			                     k ? k : "");
 		if (res->unified[i].value == NULL)
 			return vsl_error_set(err, "linux.resources.unified: '%s' has no value", k);
 	}
@@ -798,11 +814,12 @@ static int check_resources(const struct oci_resources *res, struct vsl_error **e
 		const char *s = res->hugepage_limits[i].page_size;
 		if (s == NULL || *s == '\0' || strchr(s, '/') || strstr(s, ".."))
 			return vsl_error_set(err, "linux.resources.hugepageLimits: invalid page size '%s'",
-					       s ? s : "");
+			                     s ? s : "");
 	}
-	if (res->memory.has_swappiness && res->memory.swappiness > 100 && res->memory.swappiness != UINT64_MAX)
+	if (res->memory.has_swappiness && res->memory.swappiness > 100 &&
+	    res->memory.swappiness != UINT64_MAX)
 		return vsl_error_set(err, "linux.resources.memory.swappiness: %llu is not in 0..100",
-				       (unsigned long long)res->memory.swappiness);
+		                     (unsigned long long)res->memory.swappiness);
 	return 0;
 }
 
@@ -862,7 +879,7 @@ int cgroup_destroy(struct cgroup *cg, struct vsl_error **err)
 
 int cgroup_stats(struct cgroup *cg, struct cgroup_stats *ret, struct vsl_error **err)
 {
-	struct cgroup_stats s = { 0 };
+	struct cgroup_stats s = {0};
 	int r = cg->ops->stats(cg, &s, err);
 	if (r < 0)
 		return r;
@@ -882,7 +899,8 @@ static bool v1_has(struct cgroup *cg, enum cg_ctrl c)
 
 /* Controllers the unified half must provide: hugetlb when the host left it off
  * v1 (it then shows up in the cgroup2 root, as on this project's dev machines). */
-static int hybrid_v2_want(struct cgroup *cg, const struct oci_resources *res, uint32_t *ret, struct vsl_error **err)
+static int hybrid_v2_want(struct cgroup *cg, const struct oci_resources *res, uint32_t *ret,
+                          struct vsl_error **err)
 {
 	*ret = 0;
 	if (res && res->n_hugepage_limits && !v1_has(cg, CG_HUGETLB)) {
@@ -893,7 +911,8 @@ static int hybrid_v2_want(struct cgroup *cg, const struct oci_resources *res, ui
 	return 0;
 }
 
-static int hybrid_apply_v2(struct cgroup *cg, const struct oci_resources *res, uint32_t want, struct vsl_error **err)
+static int hybrid_apply_v2(struct cgroup *cg, const struct oci_resources *res, uint32_t want,
+                           struct vsl_error **err)
 {
 	if (res == NULL)
 		return 0;
@@ -1006,13 +1025,13 @@ static int hybrid_stats(struct cgroup *cg, struct cgroup_stats *ret, struct vsl_
 }
 
 const struct cgroup_ops cgroup_hybrid_ops = {
-	.create = hybrid_create,
-	.update = hybrid_update,
-	.enter = hybrid_enter,
-	.freeze = hybrid_freeze,
-	.is_frozen = hybrid_is_frozen,
-	.pids = hybrid_pids,
-	.kill_all = hybrid_kill_all,
-	.destroy = hybrid_destroy,
-	.stats = hybrid_stats,
+    .create = hybrid_create,
+    .update = hybrid_update,
+    .enter = hybrid_enter,
+    .freeze = hybrid_freeze,
+    .is_frozen = hybrid_is_frozen,
+    .pids = hybrid_pids,
+    .kill_all = hybrid_kill_all,
+    .destroy = hybrid_destroy,
+    .stats = hybrid_stats,
 };

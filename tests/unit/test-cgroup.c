@@ -143,42 +143,46 @@ static int fake_teardown(void **state)
 	return 0;
 }
 
-static const char mi_v2[] = "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
-			    "30 22 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 "
-			    "rw,nsdelegate,memory_recursiveprot\n";
+static const char mi_v2[] =
+    "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+    "30 22 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 "
+    "rw,nsdelegate,memory_recursiveprot\n";
 
 /* co-mounted cpu,cpuacct and net_cls,net_prio; no hugetlb */
 static const char mi_v1[] =
-	"22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
-	"31 22 0:28 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:5 - tmpfs tmpfs ro,mode=755\n"
-	"32 31 0:29 / /sys/fs/cgroup/systemd rw,nosuid,nodev,noexec,relatime shared:6 - cgroup cgroup "
-	"rw,xattr,name=systemd\n"
-	"33 31 0:30 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:7 - cgroup cgroup "
-	"rw,cpu,cpuacct\n"
-	"34 31 0:31 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:8 - cgroup cgroup rw,memory\n"
-	"35 31 0:32 / /sys/fs/cgroup/cpuset rw,nosuid,nodev,noexec,relatime shared:9 - cgroup cgroup rw,cpuset\n"
-	"36 31 0:33 / /sys/fs/cgroup/pids rw,nosuid,nodev,noexec,relatime shared:10 - cgroup cgroup rw,pids\n"
-	"37 31 0:34 / /sys/fs/cgroup/blkio rw,nosuid,nodev,noexec,relatime shared:11 - cgroup cgroup rw,blkio\n"
-	"38 31 0:35 / /sys/fs/cgroup/devices rw,nosuid,nodev,noexec,relatime shared:12 - cgroup cgroup rw,devices\n"
-	"39 31 0:36 / /sys/fs/cgroup/freezer rw,nosuid,nodev,noexec,relatime shared:13 - cgroup cgroup rw,freezer\n"
-	"40 31 0:37 / /sys/fs/cgroup/net_cls,net_prio rw,nosuid,nodev,noexec,relatime shared:14 - cgroup cgroup "
-	"rw,net_cls,net_prio\n";
+    "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+    "31 22 0:28 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:5 - tmpfs tmpfs ro,mode=755\n"
+    "32 31 0:29 / /sys/fs/cgroup/systemd rw,nosuid,nodev,noexec,relatime shared:6 - cgroup cgroup "
+    "rw,xattr,name=systemd\n"
+    "33 31 0:30 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:7 - cgroup cgroup "
+    "rw,cpu,cpuacct\n"
+    "34 31 0:31 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:8 - cgroup cgroup rw,memory\n"
+    "35 31 0:32 / /sys/fs/cgroup/cpuset rw,nosuid,nodev,noexec,relatime shared:9 - cgroup cgroup rw,cpuset\n"
+    "36 31 0:33 / /sys/fs/cgroup/pids rw,nosuid,nodev,noexec,relatime shared:10 - cgroup cgroup rw,pids\n"
+    "37 31 0:34 / /sys/fs/cgroup/blkio rw,nosuid,nodev,noexec,relatime shared:11 - cgroup cgroup rw,blkio\n"
+    "38 31 0:35 / /sys/fs/cgroup/devices rw,nosuid,nodev,noexec,relatime shared:12 - cgroup cgroup "
+    "rw,devices\n"
+    "39 31 0:36 / /sys/fs/cgroup/freezer rw,nosuid,nodev,noexec,relatime shared:13 - cgroup cgroup "
+    "rw,freezer\n"
+    "40 31 0:37 / /sys/fs/cgroup/net_cls,net_prio rw,nosuid,nodev,noexec,relatime shared:14 - cgroup cgroup "
+    "rw,net_cls,net_prio\n";
 
 /* like this project's dev machines: every controller alone, cgroup2 at unified */
-static const char mi_hybrid[] = "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
-				"32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
-				"33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct\n"
-				"34 31 0:31 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset\n"
-				"35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
-				"36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices\n"
-				"37 31 0:34 / /sys/fs/cgroup/freezer rw,relatime - cgroup cgroup rw,freezer\n"
-				"38 31 0:35 / /sys/fs/cgroup/blkio rw,relatime - cgroup cgroup rw,blkio\n"
-				"39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
-				"40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
-				"41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+static const char mi_hybrid[] =
+    "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+    "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+    "33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct\n"
+    "34 31 0:31 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset\n"
+    "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+    "36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices\n"
+    "37 31 0:34 / /sys/fs/cgroup/freezer rw,relatime - cgroup cgroup rw,freezer\n"
+    "38 31 0:35 / /sys/fs/cgroup/blkio rw,relatime - cgroup cgroup rw,blkio\n"
+    "39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
+    "40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
+    "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
 
 static int open_fake(const char *mountinfo, const char *path, bool systemd, struct cgroup **cg,
-		     struct vsl_error **err)
+                     struct vsl_error **err)
 {
 	put("/mountinfo", mountinfo);
 	char mi[PATH_MAX];
@@ -214,8 +218,10 @@ static void test_layouts(void **state)
 		for (size_t i = 0; i < cg->n_v1; i++)
 			if (cg->v1[i].mask == (CG_BIT(CG_CPU) | CG_BIT(CG_CPUACCT))) {
 				found = true;
-				assert_string_equal(cg->v1[i].mnt + strlen(g_root), "/sys/fs/cgroup/cpu,cpuacct");
-				assert_string_equal(cg->v1[i].dir + strlen(g_root), "/sys/fs/cgroup/cpu,cpuacct/vessel/c1");
+				assert_string_equal(cg->v1[i].mnt + strlen(g_root),
+				                    "/sys/fs/cgroup/cpu,cpuacct");
+				assert_string_equal(cg->v1[i].dir + strlen(g_root),
+				                    "/sys/fs/cgroup/cpu,cpuacct/vessel/c1");
 			}
 		assert_true(found);
 		assert_null(cg->v2.mnt);
@@ -277,15 +283,15 @@ static void test_paths(void **state)
 	_cleanup_cgroup_ struct cgroup *cg = NULL;
 	assert_true(open_fake(mi_v2, "/a/b", true, &cg, &err) < 0);
 	assert_string_equal(vsl_error_message(err),
-			    "cgroupsPath '/a/b': with systemd cgroups it must read 'slice:prefix:name'");
+	                    "cgroupsPath '/a/b': with systemd cgroups it must read 'slice:prefix:name'");
 }
 
 /* ---- v2 ---- */
 
-static const char *const v2_leaf_files[] = { "cgroup.procs", "cgroup.freeze", "cgroup.kill", "memory.max",
-					     "memory.low", "memory.swap.max", "cpu.weight", "cpu.max", "cpu.max.burst",
-					     "cpuset.cpus", "cpuset.mems", "pids.max", "io.max", "io.weight",
-					     "hugetlb.2MB.max", "memory.high", NULL };
+static const char *const v2_leaf_files[] = {
+    "cgroup.procs", "cgroup.freeze", "cgroup.kill",     "memory.max",  "memory.low",  "memory.swap.max",
+    "cpu.weight",   "cpu.max",       "cpu.max.burst",   "cpuset.cpus", "cpuset.mems", "pids.max",
+    "io.max",       "io.weight",     "hugetlb.2MB.max", "memory.high", NULL};
 
 static void v2_tree(const char *root_controllers)
 {
@@ -297,14 +303,14 @@ static void v2_tree(const char *root_controllers)
 	put("/sys/fs/cgroup/vessel/c1/cgroup.events", "populated 0\nfrozen 0\n");
 }
 
-static struct oci_throttle_device rbps[] = { { 8, 0, 1048576 } };
-static struct oci_throttle_device wiops[] = { { 8, 0, 100 }, { 8, 16, 0 } };
-static struct oci_hugepage_limit huge[] = { { (char *)"2MB", 4194304 } };
-static struct oci_key_value unified[] = { { (char *)"memory.high", (char *)"900000" } };
+static struct oci_throttle_device rbps[] = {{8, 0, 1048576}};
+static struct oci_throttle_device wiops[] = {{8, 0, 100}, {8, 16, 0}};
+static struct oci_hugepage_limit huge[] = {{(char *)"2MB", 4194304}};
+static struct oci_key_value unified[] = {{(char *)"memory.high", (char *)"900000"}};
 
 static struct oci_resources sample_resources(void)
 {
-	struct oci_resources r = { 0 };
+	struct oci_resources r = {0};
 	r.memory.has_limit = true;
 	r.memory.limit = 1048576;
 	r.memory.has_swap = true;
@@ -342,19 +348,19 @@ static void test_v2_create(void **state)
 	if (cgroup_create(cg, &res, &err) < 0)
 		fail_msg("%s", vsl_error_message(err));
 	static const char *const want[] = {
-		"/sys/fs/cgroup/cgroup.subtree_control=+cpu +cpuset +memory +io +pids +hugetlb",
-		"/sys/fs/cgroup/vessel/cgroup.subtree_control=+cpu +cpuset +memory +io +pids +hugetlb",
-		"/sys/fs/cgroup/vessel/c1/memory.max=1048576",
-		"/sys/fs/cgroup/vessel/c1/memory.low=524288",
-		"/sys/fs/cgroup/vessel/c1/memory.swap.max=1048576", /* memory+swap minus memory */
-		"/sys/fs/cgroup/vessel/c1/cpu.weight=39",            /* 1 + (1022 * 9999) / 262142 */
-		"/sys/fs/cgroup/vessel/c1/cpu.max=50000 100000",
-		"/sys/fs/cgroup/vessel/c1/pids.max=100",
-		"/sys/fs/cgroup/vessel/c1/io.max=8:0 rbps=1048576 wiops=100",
-		"/sys/fs/cgroup/vessel/c1/io.max=8:16 wiops=max",
-		"/sys/fs/cgroup/vessel/c1/hugetlb.2MB.max=4194304",
-		"/sys/fs/cgroup/vessel/c1/memory.high=900000",
-		NULL,
+	    "/sys/fs/cgroup/cgroup.subtree_control=+cpu +cpuset +memory +io +pids +hugetlb",
+	    "/sys/fs/cgroup/vessel/cgroup.subtree_control=+cpu +cpuset +memory +io +pids +hugetlb",
+	    "/sys/fs/cgroup/vessel/c1/memory.max=1048576",
+	    "/sys/fs/cgroup/vessel/c1/memory.low=524288",
+	    "/sys/fs/cgroup/vessel/c1/memory.swap.max=1048576", /* memory+swap minus memory */
+	    "/sys/fs/cgroup/vessel/c1/cpu.weight=39",           /* 1 + (1022 * 9999) / 262142 */
+	    "/sys/fs/cgroup/vessel/c1/cpu.max=50000 100000",
+	    "/sys/fs/cgroup/vessel/c1/pids.max=100",
+	    "/sys/fs/cgroup/vessel/c1/io.max=8:0 rbps=1048576 wiops=100",
+	    "/sys/fs/cgroup/vessel/c1/io.max=8:16 wiops=max",
+	    "/sys/fs/cgroup/vessel/c1/hugetlb.2MB.max=4194304",
+	    "/sys/fs/cgroup/vessel/c1/memory.high=900000",
+	    NULL,
 	};
 	expect_writes(want);
 	assert_true(cgroup_unified_fd(cg) >= 0);
@@ -367,7 +373,7 @@ static void test_v2_create(void **state)
 	assert_int_equal(g_nlog, 0);
 
 	/* update: only what is set, and "max" for -1 */
-	struct oci_resources up = { 0 };
+	struct oci_resources up = {0};
 	up.memory.has_limit = true;
 	up.memory.limit = -1;
 	up.cpu.has_period = true;
@@ -377,9 +383,9 @@ static void test_v2_create(void **state)
 	if (cgroup_update(cg, &up, &err) < 0)
 		fail_msg("%s", vsl_error_message(err));
 	static const char *const want_up[] = {
-		"/sys/fs/cgroup/vessel/c1/memory.max=max",
-		"/sys/fs/cgroup/vessel/c1/cpu.max=50000 20000", /* the quota stays */
-		NULL,
+	    "/sys/fs/cgroup/vessel/c1/memory.max=max",
+	    "/sys/fs/cgroup/vessel/c1/cpu.max=50000 20000", /* the quota stays */
+	    NULL,
 	};
 	expect_writes(want_up);
 }
@@ -403,32 +409,35 @@ static void test_v2_errors(void **state)
 	{
 		_cleanup_error_ struct vsl_error *err = NULL;
 		assert_int_equal(open_fake(mi_v2, NULL, false, &cg, &err), 0);
-		struct oci_resources res = { .hugepage_limits = huge, .n_hugepage_limits = 1 };
+		struct oci_resources res = {.hugepage_limits = huge, .n_hugepage_limits = 1};
 		log_clear();
 		assert_true(cgroup_create(cg, &res, &err) < 0);
 		char want[PATH_MAX];
 		snprintf(want, sizeof(want),
-			 "the 'hugetlb' cgroup controller is needed but not available in '%s/sys/fs/cgroup/cgroup.controllers'",
-			 g_root);
+		         "the 'hugetlb' cgroup controller is needed but not available in "
+		         "'%s/sys/fs/cgroup/cgroup.controllers'",
+		         g_root);
 		assert_string_equal(vsl_error_message(err), want);
 		assert_int_equal(g_nlog, 0); /* checked before anything was made */
 	}
 	{
 		_cleanup_error_ struct vsl_error *err = NULL;
-		struct oci_resources res = { 0 };
+		struct oci_resources res = {0};
 		res.memory.has_limit = true;
 		res.memory.limit = 2000;
 		res.memory.has_swap = true;
 		res.memory.swap = 1000;
 		assert_true(cgroup_create(cg, &res, &err) < 0);
-		assert_non_null(strstr(vsl_error_message(err), "memory.swap (1000) must be at least memory.limit (2000)"));
+		assert_non_null(strstr(vsl_error_message(err),
+		                       "memory.swap (1000) must be at least memory.limit (2000)"));
 	}
 	{
 		_cleanup_error_ struct vsl_error *err = NULL;
-		struct oci_key_value bad[] = { { (char *)"../../etc/passwd", (char *)"x" } };
-		struct oci_resources res = { .unified = bad, .n_unified = 1 };
+		struct oci_key_value bad[] = {{(char *)"../../etc/passwd", (char *)"x"}};
+		struct oci_resources res = {.unified = bad, .n_unified = 1};
 		assert_true(cgroup_create(cg, &res, &err) < 0);
-		assert_string_equal(vsl_error_message(err), "linux.resources.unified: invalid file name '../../etc/passwd'");
+		assert_string_equal(vsl_error_message(err),
+		                    "linux.resources.unified: invalid file name '../../etc/passwd'");
 	}
 	{
 		/* the file and the value are named */
@@ -437,7 +446,7 @@ static void test_v2_errors(void **state)
 		snprintf(path, sizeof(path), "%s/sys/fs/cgroup/vessel/c1/pids.max", g_root);
 		unlink(path);
 		mkdir(path, 0755);
-		struct oci_resources res = { 0 };
+		struct oci_resources res = {0};
 		res.pids.has_limit = true;
 		res.pids.limit = 200;
 		assert_true(cgroup_create(cg, &res, &err) < 0);
@@ -459,7 +468,7 @@ static void test_v2_freeze_kill_stats(void **state)
 	put("/sys/fs/cgroup/vessel/c1/cgroup.events", "populated 1\nfrozen 1\n");
 	log_clear();
 	assert_int_equal(cgroup_freeze(cg, true, &err), 0);
-	static const char *const want[] = { "/sys/fs/cgroup/vessel/c1/cgroup.freeze=1", NULL };
+	static const char *const want[] = {"/sys/fs/cgroup/vessel/c1/cgroup.freeze=1", NULL};
 	expect_writes(want);
 	bool frozen = false;
 	assert_int_equal(cgroup_is_frozen(cg, &frozen, &err), 0);
@@ -471,13 +480,13 @@ static void test_v2_freeze_kill_stats(void **state)
 	log_clear();
 	assert_true(cgroup_freeze(cg, true, &err) < 0);
 	assert_non_null(strstr(vsl_error_message(err), "did not freeze within 30 ms"));
-	static const char *const want_undo[] = { "/sys/fs/cgroup/vessel/c1/cgroup.freeze=1",
-						 "/sys/fs/cgroup/vessel/c1/cgroup.freeze=0", NULL };
+	static const char *const want_undo[] = {"/sys/fs/cgroup/vessel/c1/cgroup.freeze=1",
+	                                        "/sys/fs/cgroup/vessel/c1/cgroup.freeze=0", NULL};
 	expect_writes(want_undo);
 
 	log_clear();
 	assert_int_equal(cgroup_kill_all(cg, SIGKILL, NULL), 0);
-	static const char *const want_kill[] = { "/sys/fs/cgroup/vessel/c1/cgroup.kill=1", NULL };
+	static const char *const want_kill[] = {"/sys/fs/cgroup/vessel/c1/cgroup.kill=1", NULL};
 	expect_writes(want_kill);
 
 	put("/sys/fs/cgroup/vessel/c1/cgroup.procs", "");
@@ -494,7 +503,8 @@ static void test_v2_freeze_kill_stats(void **state)
 	put("/sys/fs/cgroup/vessel/c1/pids.current", "3\n");
 	put("/sys/fs/cgroup/vessel/c1/pids.max", "100\n");
 	put("/sys/fs/cgroup/vessel/c1/memory.events", "low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n");
-	put("/sys/fs/cgroup/vessel/c1/io.stat", "8:0 rbytes=100 wbytes=200 rios=1 wios=2\n8:16 rbytes=1 wbytes=2\n");
+	put("/sys/fs/cgroup/vessel/c1/io.stat",
+	    "8:0 rbytes=100 wbytes=200 rios=1 wios=2\n8:16 rbytes=1 wbytes=2\n");
 	struct cgroup_stats s;
 	assert_int_equal(cgroup_stats(cg, &s, &err), 0);
 	assert_int_equal(s.cpu_usage_ns, 1500000);
@@ -511,22 +521,27 @@ static void test_v2_freeze_kill_stats(void **state)
 
 static void v1_tree(void)
 {
-	static const char *const mem[] = { "cgroup.procs", "memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
-					   "memory.soft_limit_in_bytes", "memory.swappiness", "memory.oom_control",
-					   NULL };
-	static const char *const cpu[] = { "cgroup.procs", "cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us",
-					   NULL };
-	static const char *const plain[] = { "cgroup.procs", NULL };
+	static const char *const mem[] = {"cgroup.procs",
+	                                  "memory.limit_in_bytes",
+	                                  "memory.memsw.limit_in_bytes",
+	                                  "memory.soft_limit_in_bytes",
+	                                  "memory.swappiness",
+	                                  "memory.oom_control",
+	                                  NULL};
+	static const char *const cpu[] = {"cgroup.procs", "cpu.shares", "cpu.cfs_quota_us",
+	                                  "cpu.cfs_period_us", NULL};
+	static const char *const plain[] = {"cgroup.procs", NULL};
 	put_files("/sys/fs/cgroup/memory/vessel/c1", mem);
 	put("/sys/fs/cgroup/memory/vessel/c1/memory.limit_in_bytes", "9223372036854771712\n");
 	put_files("/sys/fs/cgroup/cpu,cpuacct/vessel/c1", cpu);
-	put_files("/sys/fs/cgroup/pids/vessel/c1", (const char *const[]){ "cgroup.procs", "pids.max", NULL });
+	put_files("/sys/fs/cgroup/pids/vessel/c1", (const char *const[]){"cgroup.procs", "pids.max", NULL});
 	put_files("/sys/fs/cgroup/blkio/vessel/c1",
-		  (const char *const[]){ "cgroup.procs", "blkio.bfq.weight", "blkio.throttle.read_bps_device",
-					 "blkio.throttle.write_iops_device", NULL });
+	          (const char *const[]){"cgroup.procs", "blkio.bfq.weight", "blkio.throttle.read_bps_device",
+	                                "blkio.throttle.write_iops_device", NULL});
 	put_files("/sys/fs/cgroup/devices/vessel/c1",
-		  (const char *const[]){ "cgroup.procs", "devices.allow", "devices.deny", NULL });
-	put_files("/sys/fs/cgroup/freezer/vessel/c1", (const char *const[]){ "cgroup.procs", "freezer.state", NULL });
+	          (const char *const[]){"cgroup.procs", "devices.allow", "devices.deny", NULL});
+	put_files("/sys/fs/cgroup/freezer/vessel/c1",
+	          (const char *const[]){"cgroup.procs", "freezer.state", NULL});
 	put_files("/sys/fs/cgroup/net_cls,net_prio/vessel/c1", plain);
 	put_files("/sys/fs/cgroup/systemd/vessel/c1", plain);
 	/* cpuset: the root has values, new levels start empty */
@@ -540,10 +555,10 @@ static void v1_tree(void)
 }
 
 static struct oci_device_rule dev_rules[] = {
-	{ .allow = false, .type = 'a', .major = -1, .minor = -1, .access = (char *)"rwm" },
-	{ .allow = true, .type = 'c', .major = 1, .minor = 3, .access = (char *)"rwm" },
-	{ .allow = true, .type = 'c', .major = -1, .minor = -1, .access = (char *)"m" },
-	{ .allow = false, .type = 'c', .major = 1, .minor = 3, .access = (char *)"w" },
+    {.allow = false, .type = 'a', .major = -1, .minor = -1, .access = (char *)"rwm"},
+    {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = (char *)"rwm"},
+    {.allow = true, .type = 'c', .major = -1, .minor = -1, .access = (char *)"m"},
+    {.allow = false, .type = 'c', .major = 1, .minor = 3, .access = (char *)"w"},
 };
 
 static void test_v1_create(void **state)
@@ -568,28 +583,28 @@ static void test_v1_create(void **state)
 	if (cgroup_create(cg, &res, &err) < 0)
 		fail_msg("%s", vsl_error_message(err));
 	static const char *const want[] = {
-		"/sys/fs/cgroup/cpuset/vessel/cpuset.cpus=0-3",
-		"/sys/fs/cgroup/cpuset/vessel/cpuset.mems=0",
-		"/sys/fs/cgroup/cpuset/vessel/c1/cpuset.cpus=0-3",
-		"/sys/fs/cgroup/cpuset/vessel/c1/cpuset.mems=0",
-		"/sys/fs/cgroup/memory/vessel/c1/memory.limit_in_bytes=1048576", /* lowering: limit first */
-		"/sys/fs/cgroup/memory/vessel/c1/memory.memsw.limit_in_bytes=2097152",
-		"/sys/fs/cgroup/memory/vessel/c1/memory.soft_limit_in_bytes=524288",
-		"/sys/fs/cgroup/memory/vessel/c1/memory.swappiness=10",
-		"/sys/fs/cgroup/cpu,cpuacct/vessel/c1/cpu.shares=1024",
-		"/sys/fs/cgroup/cpu,cpuacct/vessel/c1/cpu.cfs_period_us=100000",
-		"/sys/fs/cgroup/cpu,cpuacct/vessel/c1/cpu.cfs_quota_us=50000",
-		"/sys/fs/cgroup/pids/vessel/c1/pids.max=100",
-		"/sys/fs/cgroup/blkio/vessel/c1/blkio.weight=300", /* absent here: BFQ's file next */
-		"/sys/fs/cgroup/blkio/vessel/c1/blkio.bfq.weight=300",
-		"/sys/fs/cgroup/blkio/vessel/c1/blkio.throttle.read_bps_device=8:0 1048576",
-		"/sys/fs/cgroup/blkio/vessel/c1/blkio.throttle.write_iops_device=8:0 100",
-		"/sys/fs/cgroup/blkio/vessel/c1/blkio.throttle.write_iops_device=8:16 0",
-		"/sys/fs/cgroup/devices/vessel/c1/devices.deny=a",
-		"/sys/fs/cgroup/devices/vessel/c1/devices.allow=c 1:3 rwm",
-		"/sys/fs/cgroup/devices/vessel/c1/devices.allow=c *:* m",
-		"/sys/fs/cgroup/devices/vessel/c1/devices.deny=c 1:3 w",
-		NULL,
+	    "/sys/fs/cgroup/cpuset/vessel/cpuset.cpus=0-3",
+	    "/sys/fs/cgroup/cpuset/vessel/cpuset.mems=0",
+	    "/sys/fs/cgroup/cpuset/vessel/c1/cpuset.cpus=0-3",
+	    "/sys/fs/cgroup/cpuset/vessel/c1/cpuset.mems=0",
+	    "/sys/fs/cgroup/memory/vessel/c1/memory.limit_in_bytes=1048576", /* lowering: limit first */
+	    "/sys/fs/cgroup/memory/vessel/c1/memory.memsw.limit_in_bytes=2097152",
+	    "/sys/fs/cgroup/memory/vessel/c1/memory.soft_limit_in_bytes=524288",
+	    "/sys/fs/cgroup/memory/vessel/c1/memory.swappiness=10",
+	    "/sys/fs/cgroup/cpu,cpuacct/vessel/c1/cpu.shares=1024",
+	    "/sys/fs/cgroup/cpu,cpuacct/vessel/c1/cpu.cfs_period_us=100000",
+	    "/sys/fs/cgroup/cpu,cpuacct/vessel/c1/cpu.cfs_quota_us=50000",
+	    "/sys/fs/cgroup/pids/vessel/c1/pids.max=100",
+	    "/sys/fs/cgroup/blkio/vessel/c1/blkio.weight=300", /* absent here: BFQ's file next */
+	    "/sys/fs/cgroup/blkio/vessel/c1/blkio.bfq.weight=300",
+	    "/sys/fs/cgroup/blkio/vessel/c1/blkio.throttle.read_bps_device=8:0 1048576",
+	    "/sys/fs/cgroup/blkio/vessel/c1/blkio.throttle.write_iops_device=8:0 100",
+	    "/sys/fs/cgroup/blkio/vessel/c1/blkio.throttle.write_iops_device=8:16 0",
+	    "/sys/fs/cgroup/devices/vessel/c1/devices.deny=a",
+	    "/sys/fs/cgroup/devices/vessel/c1/devices.allow=c 1:3 rwm",
+	    "/sys/fs/cgroup/devices/vessel/c1/devices.allow=c *:* m",
+	    "/sys/fs/cgroup/devices/vessel/c1/devices.deny=c 1:3 w",
+	    NULL,
 	};
 	expect_writes(want);
 	char *v = get("/sys/fs/cgroup/cpuset/vessel/c1/cpuset.cpus");
@@ -597,7 +612,7 @@ static void test_v1_create(void **state)
 	free(v);
 
 	/* raising above the current memsw: memsw first */
-	struct oci_resources up = { 0 };
+	struct oci_resources up = {0};
 	up.memory.has_limit = true;
 	up.memory.limit = 4194304;
 	up.memory.has_swap = true;
@@ -605,9 +620,9 @@ static void test_v1_create(void **state)
 	log_clear();
 	assert_int_equal(cgroup_update(cg, &up, &err), 0);
 	static const char *const want_up[] = {
-		"/sys/fs/cgroup/memory/vessel/c1/memory.memsw.limit_in_bytes=8388608",
-		"/sys/fs/cgroup/memory/vessel/c1/memory.limit_in_bytes=4194304",
-		NULL,
+	    "/sys/fs/cgroup/memory/vessel/c1/memory.memsw.limit_in_bytes=8388608",
+	    "/sys/fs/cgroup/memory/vessel/c1/memory.limit_in_bytes=4194304",
+	    NULL,
 	};
 	expect_writes(want_up);
 
@@ -626,7 +641,7 @@ static void test_v1_create(void **state)
 	put("/sys/fs/cgroup/freezer/vessel/c1/freezer.state", "FROZEN\n");
 	log_clear();
 	assert_int_equal(cgroup_freeze(cg, true, &err), 0);
-	static const char *const want_fr[] = { "/sys/fs/cgroup/freezer/vessel/c1/freezer.state=FROZEN", NULL };
+	static const char *const want_fr[] = {"/sys/fs/cgroup/freezer/vessel/c1/freezer.state=FROZEN", NULL};
 	expect_writes(want_fr);
 	bool frozen = false;
 	assert_int_equal(cgroup_is_frozen(cg, &frozen, &err), 0);
@@ -634,7 +649,8 @@ static void test_v1_create(void **state)
 
 	put("/sys/fs/cgroup/memory/vessel/c1/memory.usage_in_bytes", "8192\n");
 	put("/sys/fs/cgroup/memory/vessel/c1/memory.limit_in_bytes", "9223372036854771712\n");
-	put("/sys/fs/cgroup/memory/vessel/c1/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+	put("/sys/fs/cgroup/memory/vessel/c1/memory.oom_control",
+	    "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
 	put("/sys/fs/cgroup/cpu,cpuacct/vessel/c1/cpuacct.usage", "123456\n");
 	put("/sys/fs/cgroup/blkio/vessel/c1/blkio.throttle.io_service_bytes_recursive",
 	    "8:0 Read 10\n8:0 Write 20\n8:0 Sync 30\n8:0 Total 30\nTotal 30\n");
@@ -654,16 +670,17 @@ static void test_v1_missing(void **state)
 	_cleanup_error_ struct vsl_error *err = NULL;
 	_cleanup_cgroup_ struct cgroup *cg = NULL;
 	assert_int_equal(open_fake(mi_v1, NULL, false, &cg, &err), 0);
-	struct oci_resources res = { .hugepage_limits = huge, .n_hugepage_limits = 1 };
+	struct oci_resources res = {.hugepage_limits = huge, .n_hugepage_limits = 1};
 	log_clear();
 	assert_true(cgroup_create(cg, &res, &err) < 0);
-	assert_string_equal(vsl_error_message(err), "hugepage limits requested but the 'hugetlb' cgroup controller is "
-						    "not available on this host");
+	assert_string_equal(vsl_error_message(err),
+	                    "hugepage limits requested but the 'hugetlb' cgroup controller is "
+	                    "not available on this host");
 	assert_int_equal(g_nlog, 0);
 	assert_false(exists("/sys/fs/cgroup/memory/vessel"));
 
 	vsl_error_free(TAKE_PTR(err));
-	struct oci_resources uni = { .unified = unified, .n_unified = 1 };
+	struct oci_resources uni = {.unified = unified, .n_unified = 1};
 	assert_true(cgroup_create(cg, &uni, &err) < 0);
 	assert_non_null(strstr(vsl_error_message(err), "needs cgroup v2"));
 }
@@ -672,16 +689,16 @@ static void test_v1_missing(void **state)
 
 static void hybrid_tree(const char *unified_controllers)
 {
-	static const char *const plain[] = { "cgroup.procs", NULL };
-	static const char *const names[] = { "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
-					     "systemd" };
+	static const char *const plain[] = {"cgroup.procs", NULL};
+	static const char *const names[] = {"cpu",     "cpuacct", "cpuset", "memory", "devices",
+	                                    "freezer", "blkio",   "pids",   "systemd"};
 	char dir[128];
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		snprintf(dir, sizeof(dir), "/sys/fs/cgroup/%s/vessel/c1", names[i]);
 		put_files(dir, plain);
 	}
-	put_files("/sys/fs/cgroup/memory/vessel/c1", (const char *const[]){ "memory.limit_in_bytes", NULL });
-	put_files("/sys/fs/cgroup/pids/vessel/c1", (const char *const[]){ "pids.max", NULL });
+	put_files("/sys/fs/cgroup/memory/vessel/c1", (const char *const[]){"memory.limit_in_bytes", NULL});
+	put_files("/sys/fs/cgroup/pids/vessel/c1", (const char *const[]){"pids.max", NULL});
 	put("/sys/fs/cgroup/cpuset/cpuset.cpus", "0-1\n");
 	put("/sys/fs/cgroup/cpuset/cpuset.mems", "0\n");
 	put("/sys/fs/cgroup/cpuset/vessel/cpuset.cpus", "0-1\n");
@@ -693,7 +710,7 @@ static void hybrid_tree(const char *unified_controllers)
 	put("/sys/fs/cgroup/unified/vessel/cgroup.controllers", "");
 	put("/sys/fs/cgroup/unified/vessel/cgroup.subtree_control", "");
 	put_files("/sys/fs/cgroup/unified/vessel/c1",
-		  (const char *const[]){ "cgroup.procs", "cgroup.kill", "hugetlb.2MB.max", NULL });
+	          (const char *const[]){"cgroup.procs", "cgroup.kill", "hugetlb.2MB.max", NULL});
 }
 
 static void test_hybrid(void **state)
@@ -703,7 +720,7 @@ static void test_hybrid(void **state)
 	_cleanup_cgroup_ struct cgroup *cg = NULL;
 	hybrid_tree("hugetlb\n");
 	assert_int_equal(open_fake(mi_hybrid, NULL, false, &cg, &err), 0);
-	struct oci_resources res = { 0 };
+	struct oci_resources res = {0};
 	res.memory.has_limit = true;
 	res.memory.limit = 1048576;
 	res.pids.has_limit = true;
@@ -712,9 +729,9 @@ static void test_hybrid(void **state)
 	if (cgroup_create(cg, &res, &err) < 0)
 		fail_msg("%s", vsl_error_message(err));
 	static const char *const want[] = {
-		"/sys/fs/cgroup/memory/vessel/c1/memory.limit_in_bytes=1048576",
-		"/sys/fs/cgroup/pids/vessel/c1/pids.max=64",
-		NULL,
+	    "/sys/fs/cgroup/memory/vessel/c1/memory.limit_in_bytes=1048576",
+	    "/sys/fs/cgroup/pids/vessel/c1/pids.max=64",
+	    NULL,
 	};
 	expect_writes(want); /* cpuset already had values; the unified side only tracks */
 	assert_true(exists("/sys/fs/cgroup/unified/vessel/c1"));
@@ -727,20 +744,20 @@ static void test_hybrid(void **state)
 
 	log_clear();
 	assert_int_equal(cgroup_kill_all(cg, SIGKILL, &err), 0);
-	static const char *const want_kill[] = { "/sys/fs/cgroup/unified/vessel/c1/cgroup.kill=1", NULL };
+	static const char *const want_kill[] = {"/sys/fs/cgroup/unified/vessel/c1/cgroup.kill=1", NULL};
 	expect_writes(want_kill);
 
 	/* hugetlb is not on v1 here but the cgroup2 root offers it: use it there */
-	struct oci_resources h = { .hugepage_limits = huge, .n_hugepage_limits = 1 };
+	struct oci_resources h = {.hugepage_limits = huge, .n_hugepage_limits = 1};
 	put("/sys/fs/cgroup/unified/vessel/cgroup.controllers", "hugetlb\n");
 	log_clear();
 	if (cgroup_update(cg, &h, &err) < 0)
 		fail_msg("%s", vsl_error_message(err));
 	static const char *const want_h[] = {
-		"/sys/fs/cgroup/unified/cgroup.subtree_control=+hugetlb",
-		"/sys/fs/cgroup/unified/vessel/cgroup.subtree_control=+hugetlb",
-		"/sys/fs/cgroup/unified/vessel/c1/hugetlb.2MB.max=4194304",
-		NULL,
+	    "/sys/fs/cgroup/unified/cgroup.subtree_control=+hugetlb",
+	    "/sys/fs/cgroup/unified/vessel/cgroup.subtree_control=+hugetlb",
+	    "/sys/fs/cgroup/unified/vessel/c1/hugetlb.2MB.max=4194304",
+	    NULL,
 	};
 	expect_writes(want_h);
 }
@@ -752,7 +769,7 @@ static void test_hybrid_no_hugetlb(void **state)
 	_cleanup_cgroup_ struct cgroup *cg = NULL;
 	hybrid_tree("\n");
 	assert_int_equal(open_fake(mi_hybrid, NULL, false, &cg, &err), 0);
-	struct oci_resources res = { .hugepage_limits = huge, .n_hugepage_limits = 1 };
+	struct oci_resources res = {.hugepage_limits = huge, .n_hugepage_limits = 1};
 	log_clear();
 	assert_true(cgroup_create(cg, &res, &err) < 0);
 	assert_non_null(strstr(vsl_error_message(err), "'hugetlb' cgroup controller is not available"));
@@ -768,8 +785,9 @@ static void test_hybrid_no_hugetlb(void **state)
 
 static int run_prog(const struct bpf_insn *p, size_t n, int type, int acc, uint32_t major, uint32_t minor)
 {
-	struct bpf_cgroup_dev_ctx ctx = { .access_type = (uint32_t)(acc << 16 | type), .major = major, .minor = minor };
-	uint64_t reg[11] = { 0 };
+	struct bpf_cgroup_dev_ctx ctx = {
+	    .access_type = (uint32_t)(acc << 16 | type), .major = major, .minor = minor};
+	uint64_t reg[11] = {0};
 	for (size_t pc = 0; pc < n; pc++) {
 		const struct bpf_insn *i = &p[pc];
 		uint64_t imm = (uint64_t)(int64_t)i->imm;
@@ -832,9 +850,9 @@ static void test_bpf_program(void **state)
 
 	/* "allow all" first, a later deny: the earlier rules after a catch-all are dropped */
 	struct oci_device_rule r2[] = {
-		{ .allow = false, .type = 'c', .major = 1, .minor = 9, .access = NULL },
-		{ .allow = true, .type = 'a', .major = -1, .minor = -1, .access = (char *)"rwm" },
-		{ .allow = false, .type = 'c', .major = 1, .minor = 3, .access = (char *)"rwm" },
+	    {.allow = false, .type = 'c', .major = 1, .minor = 9, .access = NULL},
+	    {.allow = true, .type = 'a', .major = -1, .minor = -1, .access = (char *)"rwm"},
+	    {.allow = false, .type = 'c', .major = 1, .minor = 3, .access = (char *)"rwm"},
 	};
 	free(TAKE_PTR(p));
 	assert_int_equal(cg_bpf_devices_build(r2, ARRAY_SIZE(r2), &p, &n, &err), 0);
@@ -848,7 +866,7 @@ static void test_bpf_program(void **state)
 	assert_int_equal(cg_bpf_devices_build(NULL, 0, &p, &n, &err), 0);
 	assert_int_equal(run_prog(p, n, C, R, 1, 3), 0);
 
-	struct oci_device_rule bad[] = { { .allow = true, .type = 'x', .major = -1, .minor = -1 } };
+	struct oci_device_rule bad[] = {{.allow = true, .type = 'x', .major = -1, .minor = -1}};
 	free(TAKE_PTR(p));
 	assert_true(cg_bpf_devices_build(bad, 1, &p, &n, &err) < 0);
 	assert_string_equal(vsl_error_message(err), "linux.resources.devices[0]: invalid type 'x'");
@@ -856,7 +874,7 @@ static void test_bpf_program(void **state)
 
 /* ---- the real cgroups of this machine ---- */
 
-static char g_base[64];    /* "/vessel-test-<pid>": removed with everything under it */
+static char g_base[64]; /* "/vessel-test-<pid>": removed with everything under it */
 static pid_t g_children[8];
 static size_t g_nchildren;
 
@@ -975,7 +993,7 @@ static void test_real_lifecycle(void **state)
 	assert_int_equal(cgroup_open(path, "ct", false, &cg, &err), 0);
 	enum cgroup_layout layout = cgroup_layout(cg);
 
-	struct oci_resources res = { 0 };
+	struct oci_resources res = {0};
 	res.memory.has_limit = true;
 	res.memory.limit = 64 << 20;
 	res.pids.has_limit = true;
@@ -1032,7 +1050,8 @@ static void test_real_lifecycle(void **state)
 	assert_int_equal(cgroup_is_frozen(cg, &frozen, &err), 0);
 	assert_true(frozen);
 	char st = proc_state(pid);
-	/* a frozen task: 'D' under the v1 freezer (TASK_FROZEN shows as uninterruptible), 'S' under cgroup2 */
+	/* a frozen task: 'D' under the v1 freezer (TASK_FROZEN shows as uninterruptible), 'S' under cgroup2
+	 */
 	fprintf(stderr, "# frozen child state: %c\n", st);
 	assert_true(st == 'D' || st == 'S' || st == 'T');
 	if (cgroup_freeze(cg, false, &err) < 0)
@@ -1130,8 +1149,8 @@ static void test_real_bpf_devices(void **state)
 		fail_msg("%s", vsl_error_message(err));
 
 	struct oci_device_rule rules[] = {
-		{ .allow = true, .type = 'a', .major = -1, .minor = -1, .access = (char *)"rwm" },
-		{ .allow = false, .type = 'c', .major = 1, .minor = 3, .access = (char *)"rwm" },
+	    {.allow = true, .type = 'a', .major = -1, .minor = -1, .access = (char *)"rwm"},
+	    {.allow = false, .type = 'c', .major = 1, .minor = 3, .access = (char *)"rwm"},
 	};
 	if (cg_bpf_devices_apply(cg->v2.fd, cg->v2.dir, rules, ARRAY_SIZE(rules), &err) < 0)
 		fail_msg("%s", vsl_error_message(err));
@@ -1156,10 +1175,10 @@ static void test_real_v1_devices(void **state)
 	snprintf(path, sizeof(path), "%s/dev", g_base);
 	assert_int_equal(cgroup_open(path, "dev", false, &cg, &err), 0);
 	struct oci_device_rule rules[] = {
-		{ .allow = false, .type = 'a', .major = -1, .minor = -1, .access = (char *)"rwm" },
-		{ .allow = true, .type = 'c', .major = 1, .minor = 5, .access = (char *)"rwm" },
+	    {.allow = false, .type = 'a', .major = -1, .minor = -1, .access = (char *)"rwm"},
+	    {.allow = true, .type = 'c', .major = 1, .minor = 5, .access = (char *)"rwm"},
 	};
-	struct oci_resources res = { .devices = rules, .n_devices = ARRAY_SIZE(rules) };
+	struct oci_resources res = {.devices = rules, .n_devices = ARRAY_SIZE(rules)};
 	if (cgroup_create(cg, &res, &err) < 0)
 		fail_msg("%s", vsl_error_message(err));
 	struct cg_hier *h = cg->layout == CGROUP_UNIFIED ? &cg->v2 : NULL;
@@ -1174,22 +1193,22 @@ static void test_real_v1_devices(void **state)
 int main(void)
 {
 	const struct CMUnitTest fake[] = {
-		cmocka_unit_test_setup_teardown(test_layouts, fake_setup, fake_teardown),
-		cmocka_unit_test_setup_teardown(test_paths, fake_setup, fake_teardown),
-		cmocka_unit_test_setup_teardown(test_v2_create, fake_setup, fake_teardown),
-		cmocka_unit_test(test_v2_conversions),
-		cmocka_unit_test_setup_teardown(test_v2_errors, fake_setup, fake_teardown),
-		cmocka_unit_test_setup_teardown(test_v2_freeze_kill_stats, fake_setup, fake_teardown),
-		cmocka_unit_test_setup_teardown(test_v1_create, fake_setup, fake_teardown),
-		cmocka_unit_test_setup_teardown(test_v1_missing, fake_setup, fake_teardown),
-		cmocka_unit_test_setup_teardown(test_hybrid, fake_setup, fake_teardown),
-		cmocka_unit_test_setup_teardown(test_hybrid_no_hugetlb, fake_setup, fake_teardown),
-		cmocka_unit_test(test_bpf_program),
+	    cmocka_unit_test_setup_teardown(test_layouts, fake_setup, fake_teardown),
+	    cmocka_unit_test_setup_teardown(test_paths, fake_setup, fake_teardown),
+	    cmocka_unit_test_setup_teardown(test_v2_create, fake_setup, fake_teardown),
+	    cmocka_unit_test(test_v2_conversions),
+	    cmocka_unit_test_setup_teardown(test_v2_errors, fake_setup, fake_teardown),
+	    cmocka_unit_test_setup_teardown(test_v2_freeze_kill_stats, fake_setup, fake_teardown),
+	    cmocka_unit_test_setup_teardown(test_v1_create, fake_setup, fake_teardown),
+	    cmocka_unit_test_setup_teardown(test_v1_missing, fake_setup, fake_teardown),
+	    cmocka_unit_test_setup_teardown(test_hybrid, fake_setup, fake_teardown),
+	    cmocka_unit_test_setup_teardown(test_hybrid_no_hugetlb, fake_setup, fake_teardown),
+	    cmocka_unit_test(test_bpf_program),
 	};
 	const struct CMUnitTest real[] = {
-		cmocka_unit_test(test_real_lifecycle),
-		cmocka_unit_test(test_real_bpf_devices),
-		cmocka_unit_test(test_real_v1_devices),
+	    cmocka_unit_test(test_real_lifecycle),
+	    cmocka_unit_test(test_real_bpf_devices),
+	    cmocka_unit_test(test_real_v1_devices),
 	};
 	int failed = cmocka_run_group_tests_name("cgroup-fake", fake, NULL, NULL);
 	failed += cmocka_run_group_tests_name("cgroup-real", real, real_setup, real_teardown);
