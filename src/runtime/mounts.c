@@ -433,7 +433,8 @@ static int mount_remount(int rootfd, const char *dest, const struct mount_opts *
 /* One v1 hierarchy (or the hybrid unified one) of this process. */
 struct cg_hier {
 	char *name;   /* directory under the cgroup tmpfs: "cpu,cpuacct", "systemd", "unified" */
-	char *source; /* host path of our cgroup in it */
+	char *source; /* host path of our cgroup in it (NULL when `fresh`) */
+	char *ctrls;  /* as in /proc/self/cgroup: "cpu,cpuacct", "name=systemd"; "" for unified */
 	char **controllers;
 };
 
@@ -442,6 +443,7 @@ static void cg_hier_free(struct cg_hier *h, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(h[i].name);
 		free(h[i].source);
+		free(h[i].ctrls);
 		strv_free(h[i].controllers);
 	}
 	free(h);
@@ -462,8 +464,10 @@ static bool opt_in_list(const char *list, const char *opt)
 }
 
 /* Pairs /proc/self/cgroup with /proc/self/mountinfo: for each v1 hierarchy
- * the host mount serving it and our cgroup's path inside it. */
-static int cg_hierarchies(struct cg_hier **ret, size_t *ret_n, struct vsl_error **err)
+ * the host mount serving it and our cgroup's path inside it. `fresh`: only
+ * the names and controllers are wanted (in a cgroup namespace the paths are
+ * relative to its root and the hierarchies are mounted anew). */
+static int cg_hierarchies(bool fresh, struct cg_hier **ret, size_t *ret_n, struct vsl_error **err)
 {
 	_cleanup_fclose_ FILE *cg = fopen("/proc/self/cgroup", "re");
 	if (cg == NULL)
@@ -510,7 +514,7 @@ static int cg_hierarchies(struct cg_hier **ret, size_t *ret_n, struct vsl_error 
 				continue;
 			/* Our path relative to the mount's root. */
 			size_t rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
-			if (rl && (strncmp(path, root, rl) != 0 || (path[rl] && path[rl] != '/')))
+			if (!fresh && rl && (strncmp(path, root, rl) != 0 || (path[rl] && path[rl] != '/')))
 				continue;
 			struct cg_hier *nh = realloc(h, (n + 1) * sizeof(*h));
 			if (nh == NULL)
@@ -518,9 +522,10 @@ static int cg_hierarchies(struct cg_hier **ret, size_t *ret_n, struct vsl_error 
 			h = nh;
 			const char *base = strrchr(mp, '/');
 			h[n] = (struct cg_hier){0};
-			if (asprintf(&h[n].source, "%s%s", mp, path + rl) < 0)
+			if (!fresh && asprintf(&h[n].source, "%s%s", mp, path + rl) < 0)
 				h[n].source = NULL;
 			h[n].name = strdup(base ? base + 1 : mp);
+			h[n].ctrls = strdup(unified ? "" : ctrls);
 			n++;
 			if (!unified && strchr(ctrls, ',')) {
 				/* Co-mounted controllers get symlinks: cpu -> cpu,cpuacct. */
@@ -541,11 +546,70 @@ static int cg_hierarchies(struct cg_hier **ret, size_t *ret_n, struct vsl_error 
 	return 0;
 }
 
+/* One hierarchy under the cgroup tmpfs `tmp`: a fresh mount in a cgroup
+ * namespace (which shows the namespace's root), else a bind of our cgroup. */
+static int mount_cgroup_v1_hier(int tmp, const struct cg_hier *h, const char *dest, uint64_t attrs,
+                                bool fresh, bool new_userns, struct vsl_error **err)
+{
+	if (h->name == NULL || h->ctrls == NULL || (!fresh && h->source == NULL))
+		return vsl_error_errno(err, ENOMEM, "mount 'cgroup' on '%s'", dest);
+	if (mkdirat(tmp, h->name, 0755) < 0 && errno != EEXIST)
+		return vsl_error_errno(err, errno, "mount 'cgroup' on '%s': mkdir %s", dest, h->name);
+	_cleanup_close_ int sub = openat(tmp, h->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0)
+		return vsl_error_errno(err, errno, "mount 'cgroup' on '%s': open %s", dest, h->name);
+
+	_cleanup_close_ int mnt = -EBADF;
+	if (fresh) {
+		struct mount_opts fo = {.attr_set = attrs};
+		_cleanup_strv_ char **flags = NULL;
+		bool unified = h->ctrls[0] == '\0';
+		if (!unified) {
+			/* "cpu,cpuacct" -> cpu, cpuacct; "name=systemd" -> none, name=systemd. */
+			size_t k = 0;
+			flags = calloc(strlen(h->ctrls) + 3, sizeof(char *));
+			_cleanup_free_ char *list = strdup(h->ctrls);
+			if (flags == NULL || list == NULL)
+				return vsl_error_errno(err, ENOMEM, "mount 'cgroup' on '%s'", dest);
+			for (char *s = list, *tok; s && (tok = strsep(&s, ","));) {
+				if (*tok == '\0')
+					continue;
+				if (strncmp(tok, "name=", 5) == 0)
+					flags[k++] = strdup("none");
+				flags[k++] = strdup(tok);
+			}
+			fo.data = flags;
+		}
+		mnt = mounts_new_fs(unified ? "cgroup2" : "cgroup", "cgroup", &fo, err);
+		if (mnt < 0)
+			return vsl_error_prefix(err, "mount 'cgroup' on '%s/%s'", dest, h->name);
+	} else {
+		mnt = open_tree(AT_FDCWD, h->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (mnt < 0)
+			return vsl_error_errno(err, errno, "mount 'cgroup' on '%s': bind '%s'", dest,
+			                       h->source);
+		uint64_t set = attrs, clr = 0;
+		if (new_userns)
+			keep_locked(mnt, &set, &clr);
+		int r = mounts_setattr(mnt, false, set, 0, 0);
+		if (r < 0)
+			return vsl_error_errno(err, -r, "mount 'cgroup' on '%s': bind '%s'", dest, h->source);
+	}
+	int r = mounts_attach(mnt, sub);
+	if (r < 0)
+		return vsl_error_errno(err, -r, "mount 'cgroup' on '%s/%s'", dest, h->name);
+	/* Co-mounted controllers get symlinks: cpu -> cpu,cpuacct. */
+	for (char **c = h->controllers; c && *c; c++)
+		if (symlinkat(h->name, tmp, *c) < 0 && errno != EEXIST)
+			return vsl_error_errno(err, errno, "mount 'cgroup' on '%s': symlink %s", dest, *c);
+	return 0;
+}
+
 /* "cgroup" on a v2 host is cgroup2; on a v1 or hybrid host it is a tmpfs
  * holding a bind of this process's cgroup in each hierarchy, as runc and
  * docker show it. */
 static int mount_cgroup(int rootfd, const struct oci_mount *m, const char *dest, const struct mount_opts *o,
-                        bool new_userns, struct vsl_error **err)
+                        bool cgroupns, bool new_userns, struct vsl_error **err)
 {
 	struct statfs sfs;
 	if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
@@ -555,7 +619,7 @@ static int mount_cgroup(int rootfd, const struct oci_mount *m, const char *dest,
 			struct cg_hier *h = NULL;
 			size_t n = 0;
 			error_drop(err);
-			if (cg_hierarchies(&h, &n, err) < 0)
+			if (cg_hierarchies(false, &h, &n, err) < 0)
 				return -1;
 			struct oci_mount b = {.destination = m->destination,
 			                      .source = n ? h[0].source : NULL};
@@ -584,59 +648,28 @@ static int mount_cgroup(int rootfd, const struct oci_mount *m, const char *dest,
 
 	struct cg_hier *h = NULL;
 	size_t n = 0;
-	if (cg_hierarchies(&h, &n, err) < 0)
+	if (cg_hierarchies(cgroupns, &h, &n, err) < 0)
 		return vsl_error_prefix(err, "mount 'cgroup' on '%s'", dest);
 	uint64_t battrs = o->attr_set | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-	for (size_t i = 0; i < n && r == 0; i++) {
-		if (h[i].name == NULL || h[i].source == NULL) {
-			r = vsl_error_errno(err, ENOMEM, "mount 'cgroup' on '%s'", dest);
-			break;
-		}
-		if (mkdirat(tmp, h[i].name, 0755) < 0 && errno != EEXIST) {
-			r = vsl_error_errno(err, errno, "mount 'cgroup' on '%s': mkdir %s", dest, h[i].name);
-			break;
-		}
-		_cleanup_close_ int sub =
-		    openat(tmp, h[i].name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		_cleanup_close_ int tree =
-		    open_tree(AT_FDCWD, h[i].source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-		if (sub < 0 || tree < 0) {
-			r = vsl_error_errno(err, errno, "mount 'cgroup' on '%s': bind '%s'", dest,
-			                    h[i].source);
-			break;
-		}
-		uint64_t set = battrs, clr = 0;
-		if (new_userns)
-			keep_locked(tree, &set, &clr);
-		r = mounts_setattr(tree, false, set, 0, 0);
-		if (r == 0)
-			r = mounts_attach(tree, sub);
-		if (r < 0) {
-			r = vsl_error_errno(err, -r, "mount 'cgroup' on '%s': bind '%s'", dest, h[i].source);
-			break;
-		}
-		for (char **c = h[i].controllers; c && *c; c++)
-			if (symlinkat(h[i].name, tmp, *c) < 0 && errno != EEXIST) {
-				r = vsl_error_errno(err, errno, "mount 'cgroup' on '%s': symlink %s", dest,
-				                    *c);
-				break;
-			}
-	}
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = mount_cgroup_v1_hier(tmp, &h[i], dest, battrs, cgroupns, new_userns, err);
 	cg_hier_free(h, n);
-	if (r == 0 && (o->attr_set & MOUNT_ATTR_RDONLY)) {
+	if (r < 0)
+		return r;
+	if (o->attr_set & MOUNT_ATTR_RDONLY) {
 		r = mounts_setattr(tmp, false, MOUNT_ATTR_RDONLY, 0, 0);
 		if (r < 0)
 			return vsl_error_errno(err, -r, "mount 'cgroup' on '%s': make read-only", dest);
 	}
-	if (r == 0)
-		r = apply_propagation(tmp, o);
-	return r < 0 ? vsl_error_errno(err, -r, "mount 'cgroup' on '%s'", dest) : 0;
+	r = apply_propagation(tmp, o);
+	if (r < 0)
+		return vsl_error_errno(err, -r, "mount 'cgroup' on '%s'", dest);
+	return 0;
 }
 
 int mounts_apply(int rootfd, const struct oci_config *c, const struct oci_mount *m, bool new_userns,
                  struct vsl_error **err)
 {
-	(void)c;
 	if (m->destination == NULL || m->destination[0] != '/')
 		return vsl_error_errno(err, EINVAL, "mount destination '%s' is not absolute",
 		                       m->destination ? m->destination : "");
@@ -654,7 +687,7 @@ int mounts_apply(int rootfd, const struct oci_config *c, const struct oci_mount 
 	else if (o.remount)
 		r = mount_remount(rootfd, dest, &o, new_userns, err);
 	else if (strcmp(type, "cgroup") == 0)
-		r = mount_cgroup(rootfd, m, dest, &o, new_userns, err);
+		r = mount_cgroup(rootfd, m, dest, &o, c->namespaces[NS_CGROUP].present, new_userns, err);
 	else
 		r = mount_fs(rootfd, m, type, dest, &o, new_userns, err);
 	mount_opts_clear(&o);

@@ -361,7 +361,8 @@ static int run_in_container(struct oci_config *c, const char *rootfs, void (*che
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		if (unshare(CLONE_NEWNS | CLONE_NEWIPC) < 0)
+		if (unshare(CLONE_NEWNS | CLONE_NEWIPC |
+		            (c->namespaces[NS_CGROUP].present ? CLONE_NEWCGROUP : 0)) < 0)
 			_exit(90);
 		container_steps(c, rootfs, false, check);
 	}
@@ -837,6 +838,46 @@ static void test_no_pivot_and_propagation(void **state)
 	rm_rf(root);
 }
 
+static void check_cgroupns(void)
+{
+	struct stat st;
+	struct statfs sfs;
+	if (hybrid_or_v1()) {
+		CHECK(statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == TMPFS_MAGIC);
+		CHECK(stat("/sys/fs/cgroup/memory/memory.limit_in_bytes", &st) == 0);
+		CHECK(statfs("/sys/fs/cgroup/systemd", &sfs) == 0 && sfs.f_type == CGROUP_SUPER_MAGIC);
+		CHECK(mkdir("/sys/fs/cgroup/memory/x", 0755) < 0 && errno == EROFS);
+	} else {
+		CHECK(stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0);
+	}
+	/* In its own cgroup namespace the process sits at the root. */
+	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	char buf[1024];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	CHECK(n > 0);
+	buf[n] = '\0';
+	CHECK(strstr(buf, ":/\n") != NULL);
+	close(fd);
+}
+
+/* With a cgroup namespace the hierarchies are mounted anew, not bound. */
+static void test_cgroup_namespace(void **state)
+{
+	(void)state;
+	char root[] = "/tmp/vessel-rootfs-XXXXXX";
+	assert_non_null(mkdtemp(root));
+	char *no_opts[] = {NULL};
+	char *cg_opts[] = {"nosuid", "noexec", "nodev", "relatime", "ro", NULL};
+	struct oci_mount mounts[] = {
+	    {.destination = "/proc", .type = "proc", .source = "proc", .options = no_opts},
+	    {.destination = "/sys/fs/cgroup", .type = "cgroup", .source = "cgroup", .options = cg_opts},
+	};
+	struct oci_config c = {.mounts = mounts, .n_mounts = ARRAY_SIZE(mounts)};
+	c.namespaces[NS_CGROUP].present = true;
+	assert_int_equal(run_in_container(&c, root, check_cgroupns), 0);
+	rm_rf(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -853,6 +894,7 @@ int main(void)
 	    cmocka_unit_test(test_fake_dev_null_and_bad_sysctl),
 	    cmocka_unit_test(test_userns_root),
 	    cmocka_unit_test(test_no_pivot_and_propagation),
+	    cmocka_unit_test(test_cgroup_namespace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
