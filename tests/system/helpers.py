@@ -223,6 +223,21 @@ class Container:
             assert r.returncode == 0, format_result(r)
         return r
 
+    def exec_detached(self, *args, flags=()):
+        """`exec --detach`: stdio to files (a pipe would be held open by the
+        detached process); returns the output file's path."""
+        n = next(_ids)
+        out = os.path.join(self.rt.workdir, "%s-exec%d.out" % (self.id, n))
+        with open(out, "w") as fo:
+            r = subprocess.run(self.rt.argv("exec", "--detach", *flags, self.id, *args),
+                               stdin=subprocess.DEVNULL, stdout=fo, stderr=fo,
+                               timeout=DEFAULT_TIMEOUT)
+        if r.returncode != 0:
+            with open(out) as f:
+                raise RuntimeError_("exec --detach %s failed (exit %d): %s" %
+                                    (self.id, r.returncode, f.read()))
+        return out
+
     def wait_status(self, want, timeout=10):
         deadline = time.monotonic() + timeout
         st = None
