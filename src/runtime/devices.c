@@ -110,6 +110,14 @@ static int create_device(int rootfd, const struct oci_device *d, bool new_userns
 		 * without "m" for it: bind the host's node instead, as runc does. */
 		(void)unlinkat(dirfd, name, 0);
 		r = bind_node(dirfd, name, d);
+		if (r == -ENOENT) {
+			(void)unlinkat(dirfd, name, 0);
+			return vsl_error_errno(
+			    err, EPERM,
+			    "create device '%s': mknod refused (user namespace or device cgroup) "
+			    "and the host has no such device to bind",
+			    d->path);
+		}
 	}
 	if (r < 0)
 		return vsl_error_errno(err, -r, "create device '%s'", d->path);
