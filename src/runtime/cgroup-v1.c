@@ -54,8 +54,12 @@ static int v1_check(struct cgroup *cg, const struct oci_resources *res, struct v
 	if (res == NULL)
 		return 0;
 	uint32_t need = cg_required(res);
-	if (cg->layout == CGROUP_HYBRID && !hier_for(cg, CG_HUGETLB))
-		need &= ~CG_BIT(CG_HUGETLB);
+	if (cg->layout == CGROUP_HYBRID) {
+		if (!hier_for(cg, CG_HUGETLB))
+			need &= ~CG_BIT(CG_HUGETLB);
+		if (!hier_for(cg, CG_DEVICES))
+			need &= ~CG_BIT(CG_DEVICES); /* an eBPF program on the cgroup2 side */
+	}
 	for (int c = 0; c < CG_CTRL_COUNT; c++)
 		if ((need & CG_BIT(c)) && !hier_for(cg, c))
 			return cg_missing_controller(err, c, what_needs(c));
@@ -368,8 +372,11 @@ static int set_devices(struct cgroup *cg, const struct oci_resources *res, struc
 	if (res->n_devices == 0)
 		return 0;
 	struct cg_hier *h = use(cg, CG_DEVICES, &r, err);
-	if (h == NULL)
-		return r < 0 ? r : cg_missing_controller(err, CG_DEVICES, what_needs(CG_DEVICES));
+	if (h == NULL) {
+		if (r < 0 || cg->layout == CGROUP_HYBRID)
+			return r; /* hybrid: the cgroup2 half attaches a program */
+		return cg_missing_controller(err, CG_DEVICES, what_needs(CG_DEVICES));
+	}
 	/* Start from deny-all, then replay the rules in order, as the spec reads them.
 	 * A leading "a" rule sets that start itself (and "a" with child cgroups is EINVAL,
 	 * so one write fewer matters on update). */

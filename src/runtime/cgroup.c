@@ -897,8 +897,10 @@ static bool v1_has(struct cgroup *cg, enum cg_ctrl c)
 	return false;
 }
 
-/* Controllers the unified half must provide: hugetlb when the host left it off
- * v1 (it then shows up in the cgroup2 root, as on this project's dev machines). */
+/* What the unified half must provide: hugetlb when the host left it off v1 (it
+ * then shows up in the cgroup2 root, as on this project's dev machines), and
+ * device rules as an eBPF program when there is no v1 devices hierarchy.
+ * CG_DEVICES here means "the program", not a controller to enable. */
 static int hybrid_v2_want(struct cgroup *cg, const struct oci_resources *res, uint32_t *ret,
                           struct vsl_error **err)
 {
@@ -908,19 +910,22 @@ static int hybrid_v2_want(struct cgroup *cg, const struct oci_resources *res, ui
 			return cg_missing_controller(err, CG_HUGETLB, "hugepage limits");
 		*ret |= CG_BIT(CG_HUGETLB);
 	}
+	if (res && res->n_devices && !v1_has(cg, CG_DEVICES))
+		*ret |= CG_BIT(CG_DEVICES);
 	return 0;
 }
 
 static int hybrid_apply_v2(struct cgroup *cg, const struct oci_resources *res, uint32_t want,
                            struct vsl_error **err)
 {
+	int r;
 	if (res == NULL)
 		return 0;
-	if (want & CG_BIT(CG_HUGETLB)) {
-		int r = cg_v2_set_hugetlb(&cg->v2, res, err);
-		if (r < 0)
-			return r;
-	}
+	if ((want & CG_BIT(CG_HUGETLB)) && (r = cg_v2_set_hugetlb(&cg->v2, res, err)) < 0)
+		return r;
+	if ((want & CG_BIT(CG_DEVICES)) &&
+	    (r = cg_bpf_devices_apply(cg->v2.fd, cg->v2.dir, res->devices, res->n_devices, err)) < 0)
+		return r;
 	return cg_v2_set_unified(&cg->v2, res, err);
 }
 
@@ -933,7 +938,7 @@ static int hybrid_create(struct cgroup *cg, const struct oci_resources *res, str
 	r = cgroup_v1_ops.create(cg, res, err);
 	if (r < 0)
 		return r;
-	r = cg_v2_make(cg, want, 0, err);
+	r = cg_v2_make(cg, want & CG_BIT(CG_HUGETLB), 0, err);
 	if (r >= 0)
 		r = hybrid_apply_v2(cg, res, want, err);
 	if (r < 0) {
@@ -957,13 +962,12 @@ static int hybrid_update(struct cgroup *cg, const struct oci_resources *res, str
 	if (r < 0)
 		return r;
 	if (want || res->n_unified) {
-		if (want) {
-			r = cg_v2_make(cg, want, 0, err); /* enables hugetlb in the ancestors */
-			if (r < 0)
-				return r;
-		} else if ((r = cg_open_dir(&cg->v2, err)) < 0) {
+		if (want & CG_BIT(CG_HUGETLB))
+			r = cg_v2_make(cg, CG_BIT(CG_HUGETLB), 0, err); /* enables hugetlb in the ancestors */
+		else
+			r = cg_open_dir(&cg->v2, err);
+		if (r < 0)
 			return r;
-		}
 		return hybrid_apply_v2(cg, res, want, err);
 	}
 	return 0;

@@ -781,6 +781,35 @@ static void test_hybrid_no_hugetlb(void **state)
 	assert_int_equal(cgroup_create(cg, &res, &err), 0);
 }
 
+/* hybrid without a v1 devices hierarchy: the rules go to the cgroup2 side as a program */
+static void test_hybrid_no_devices(void **state)
+{
+	(void)state;
+	_cleanup_error_ struct vsl_error *err = NULL;
+	_cleanup_cgroup_ struct cgroup *cg = NULL;
+	hybrid_tree("\n");
+	char mi[sizeof(mi_hybrid)];
+	size_t w = 0;
+	for (const char *l = mi_hybrid; *l;) {
+		size_t len = strcspn(l, "\n") + 1;
+		if (strstr(l, "rw,devices\n") != l + len - strlen("rw,devices\n")) {
+			memcpy(mi + w, l, len);
+			w += len;
+		}
+		l += len;
+	}
+	mi[w] = '\0';
+	assert_int_equal(open_fake(mi, NULL, false, &cg, &err), 0);
+	assert_int_equal(cg->n_v1, 8);
+	struct oci_resources res = {.devices = dev_rules, .n_devices = ARRAY_SIZE(dev_rules)};
+	log_clear();
+	/* a plain directory is no cgroup: loading or attaching fails, naming the cgroup2 dir */
+	assert_true(cgroup_create(cg, &res, &err) < 0);
+	assert_non_null(strstr(vsl_error_message(err), "eBPF device program"));
+	assert_non_null(strstr(vsl_error_message(err), "/sys/fs/cgroup/unified/vessel/c1"));
+	assert_int_equal(g_nlog, 0); /* nothing went to a v1 devices.* file */
+}
+
 /* ---- the eBPF device program, run by a small interpreter here ---- */
 
 static int run_prog(const struct bpf_insn *p, size_t n, int type, int acc, uint32_t major, uint32_t minor)
@@ -1203,6 +1232,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_v1_missing, fake_setup, fake_teardown),
 	    cmocka_unit_test_setup_teardown(test_hybrid, fake_setup, fake_teardown),
 	    cmocka_unit_test_setup_teardown(test_hybrid_no_hugetlb, fake_setup, fake_teardown),
+	    cmocka_unit_test_setup_teardown(test_hybrid_no_devices, fake_setup, fake_teardown),
 	    cmocka_unit_test(test_bpf_program),
 	};
 	const struct CMUnitTest real[] = {
