@@ -13,6 +13,7 @@
 #include "runtime/config.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/log.h"
 
 /* Masks below are uint64_t: the kernel has 41 capabilities today and its own
  * ABI (two 32-bit words) tops out at 64. */
@@ -191,16 +192,19 @@ int caps_apply(const struct oci_caps *c, struct vsl_error **err)
 	    (r = caps_mask("ambient", c->ambient, &amb, err)) < 0)
 		return r;
 
-	/* The kernel would refuse these too, with a bare EPERM: name the culprit first. */
-	uint64_t bad = amb & ~(prm & inh);
-	if (bad) {
-		int v = __builtin_ctzll(bad);
-		char n[32];
-		return vsl_error_set(err,
-		                     "process.capabilities.ambient: '%s' is not in both the permitted "
-		                     "and the inheritable set",
-		                     cap_name(v, n));
+	/* An ambient capability needs to be permitted and inheritable too. runc's
+	 * own `spec` asks for ambient ones without inheritable, so like runc we
+	 * leave those out with a warning instead of failing the container. */
+	uint64_t skipped = amb & ~(prm & inh);
+	for (int v = 0; skipped && v < CAPS_MAX; v++) {
+		if (skipped & (UINT64_C(1) << v)) {
+			char n[32];
+			log_debug("process.capabilities.ambient: '%s' is not in both the permitted and the "
+				 "inheritable set: not raised",
+				 cap_name(v, n));
+		}
 	}
+	amb &= ~skipped;
 
 	_cleanup_cap_ cap_t caps = cap_init();
 	if (caps == NULL)

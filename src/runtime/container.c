@@ -137,6 +137,12 @@ static int child_setup(struct spawn *sp, struct vsl_error **err)
 	}
 	if (ns_plan_child_join_user(&sp->ns, err) < 0)
 		return -1;
+	/* Only now, inside its cgroups, so that they are the namespace's root. */
+	if (sp->ns.late_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+		return vsl_error_errno(err, errno, "create cgroup namespace");
+	/* Relative bind sources are relative to the bundle, as in runc. */
+	if (chdir(sp->bundle) < 0)
+		return vsl_error_errno(err, errno, "chdir to bundle '%s'", sp->bundle);
 
 	if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
 		return vsl_error_errno(err, errno, "set hostname '%s'", c->hostname);
@@ -445,15 +451,68 @@ static void spawn_abort(struct spawn *sp)
 		rm_rf_at(sp->rootfd, sp->opts->id);
 }
 
+/* runc's default device rules, after the config's own: every container may
+ * mknod, and use the devices that make a usable /dev. A config with no rules
+ * at all restricts nothing and gets none. */
+static const struct oci_device_rule default_device_rules[] = {
+	{.allow = true, .type = 'c', .major = -1, .minor = -1, .access = "m"},
+	{.allow = true, .type = 'b', .major = -1, .minor = -1, .access = "m"},
+	{.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"},   /* null */
+	{.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "rwm"},   /* zero */
+	{.allow = true, .type = 'c', .major = 1, .minor = 7, .access = "rwm"},   /* full */
+	{.allow = true, .type = 'c', .major = 5, .minor = 0, .access = "rwm"},   /* tty */
+	{.allow = true, .type = 'c', .major = 1, .minor = 9, .access = "rwm"},   /* urandom */
+	{.allow = true, .type = 'c', .major = 1, .minor = 8, .access = "rwm"},   /* random */
+	{.allow = true, .type = 'c', .major = 136, .minor = -1, .access = "rwm"}, /* the ptys */
+	{.allow = true, .type = 'c', .major = 5, .minor = 2, .access = "rwm"},   /* ptmx */
+};
+
+/* The resources to apply: the config's, with the default rules and one
+ * allow rule per spec device added. *ret_rules is owned by the caller. */
+static int effective_resources(const struct oci_config *c, struct oci_resources *ret,
+			       struct oci_device_rule **ret_rules)
+{
+	*ret = c->resources;
+	*ret_rules = NULL;
+	if (c->resources.n_devices == 0)
+		return 0;
+	size_t n = c->resources.n_devices + c->n_devices + ARRAY_SIZE(default_device_rules);
+	struct oci_device_rule *rules = calloc(n, sizeof(*rules));
+	if (rules == NULL)
+		return -ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < c->resources.n_devices; i++)
+		rules[k++] = c->resources.devices[i];
+	for (size_t i = 0; i < c->n_devices; i++) {
+		const struct oci_device *d = &c->devices[i];
+		if (d->type == 'p')
+			continue;
+		rules[k++] = (struct oci_device_rule){.allow = true, .type = d->type == 'b' ? 'b' : 'c',
+						      .major = d->major, .minor = d->minor, .access = "rwm"};
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(default_device_rules); i++)
+		rules[k++] = default_device_rules[i];
+	ret->devices = rules;
+	ret->n_devices = k;
+	*ret_rules = rules;
+	return 0;
+}
+
 static int spawn_container(const struct rt_context *ctx, struct spawn *sp, struct vsl_error **err)
 {
 	const struct rt_create_opts *o = sp->opts;
+	_cleanup_free_ struct oci_device_rule *rules = NULL;
 	if (state_check_id(o->id, err) < 0 || load_bundle(sp, err) < 0)
 		return -1;
 	if (make_state_dir(sp, ctx, err) < 0)
 		goto fail;
+	struct oci_resources res;
+	if (effective_resources(sp->config, &res, &rules) < 0) {
+		vsl_error_errno(err, ENOMEM, "device rules");
+		goto fail;
+	}
 	if (cgroup_open(sp->config->cgroups_path, o->id, ctx->systemd_cgroup, &sp->cg, err) < 0 ||
-	    cgroup_create(sp->cg, sp->config->has_resources ? &sp->config->resources : NULL, err) < 0)
+	    cgroup_create(sp->cg, sp->config->has_resources ? &res : NULL, err) < 0)
 		goto fail;
 	if (o->console_socket && console_socket_connect(o->console_socket, &sp->console_fd, err) < 0)
 		goto fail;

@@ -43,6 +43,8 @@ int ns_plan_open(struct ns_plan *p, const struct oci_config *c, struct vsl_error
 		if (ns->path == NULL) {
 			if (t == NS_TIME)
 				p->new_time = true;
+			else if (t == NS_CGROUP)
+				p->late_cgroup = true;
 			else
 				p->clone_flags |= (uint64_t)ns_type_clone_flag(t);
 			continue;

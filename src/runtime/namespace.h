@@ -21,6 +21,7 @@ struct ns_plan {
 	int saved_fd[8];        /* our own namespaces, to return to */
 	int saved_cwd;
 	bool new_time;          /* made by unshare() in the parent: offsets must be set before entry */
+	bool late_cgroup;       /* made by the child's unshare() once it is in its cgroups */
 };
 
 void ns_plan_init(struct ns_plan *p);
