@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/mount.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
@@ -16,6 +18,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "runtime/resolve.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -41,6 +44,25 @@ int console_open(unsigned rows, unsigned cols, int *ret_master, int *ret_slave, 
 	}
 	*ret_master = TAKE_FD(master);
 	*ret_slave = slave;
+	return 0;
+}
+
+int console_bind_dev_console(int slave, struct vsl_error **err)
+{
+	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return vsl_error_errno(err, errno, "open '/'");
+	/* No /dev at all (a config without one): nothing to bind onto. */
+	if (resolve_open_quiet(rootfd, "/dev", O_PATH | O_DIRECTORY, 0) == -ENOENT)
+		return 0;
+	_cleanup_close_ int target = resolve_mkfile_p(rootfd, "/dev/console", 0600, err);
+	if (target < 0)
+		return vsl_error_prefix(err, "make /dev/console");
+	_cleanup_close_ int tree = (int)syscall(SYS_open_tree, slave, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		return vsl_error_errno(err, errno, "bind the pty on /dev/console");
+	if (syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return vsl_error_errno(err, errno, "bind the pty on /dev/console");
 	return 0;
 }
 

@@ -10,6 +10,8 @@ struct vsl_error;
 /* Opens /dev/pts/ptmx of the current root (verified to be a devpts) and the
  * peer through TIOCGPTPEER, never through a path (CVE-2025-52565). */
 int console_open(unsigned rows, unsigned cols, int *ret_master, int *ret_slave, struct vsl_error **err);
+/* Bind-mounts the pty on /dev/console of the current root, as runc does. */
+int console_bind_dev_console(int slave, struct vsl_error **err);
 /* Makes slave the controlling terminal and stdin/stdout/stderr. */
 int console_become_stdio(int slave, struct vsl_error **err);
 int console_send_master(int sock, int master, struct vsl_error **err);

@@ -128,6 +128,9 @@ static int child_setup(struct spawn *sp, struct vsl_error **err)
 {
 	const struct oci_config *c = sp->config;
 	const struct rt_create_opts *o = sp->opts;
+	/* Before any goto: the cleanup must never see them uninitialised. */
+	_cleanup_free_ char *hook_state = NULL;
+	char *started_state = NULL;
 
 	if (sync_expect(sp->sync_child, SYNC_GO, NULL, err) < 0)
 		return -1;
@@ -168,13 +171,16 @@ static int child_setup(struct spawn *sp, struct vsl_error **err)
 	if (r < 0)
 		goto out;
 
-	_cleanup_free_ char *hook_state = NULL;
 	if ((r = sync_send(sp->sync_child, SYNC_HOOKS, NULL, -1)) < 0) {
 		r = vsl_error_errno(err, -r, "sync with the runtime");
 		goto out;
 	}
 	if ((r = sync_expect(sp->sync_child, SYNC_HOOKS_DONE, &hook_state, err)) < 0)
 		goto out;
+	/* Two states, one a line: "creating" for createContainer, "created" for startContainer. */
+	started_state = hook_state ? strchr(hook_state, '\n') : NULL;
+	if (started_state)
+		*started_state++ = '\0';
 	r = hooks_run("createContainer", c->hooks.list[HOOK_CREATE_CONTAINER], c->hooks.count[HOOK_CREATE_CONTAINER],
 		      hook_state, err);
 	if (r < 0)
@@ -196,7 +202,7 @@ out:
 		} else if ((r = sync_send(sp->sync_child, SYNC_CONSOLE, NULL, master)) < 0) {
 			return vsl_error_errno(err, -r, "send pty to the runtime");
 		}
-		if (console_become_stdio(slave, err) < 0)
+		if (console_bind_dev_console(slave, err) < 0 || console_become_stdio(slave, err) < 0)
 			return -1;
 	}
 	if (c->personality_domain && strcmp(c->personality_domain, "LINUX32") == 0 && personality(PER_LINUX32) < 0)
@@ -225,7 +231,7 @@ out:
 	sp->fifo_fd = -1;
 
 	if (hooks_run("startContainer", c->hooks.list[HOOK_START_CONTAINER], c->hooks.count[HOOK_START_CONTAINER],
-		      hook_state, err) < 0)
+		      started_state ? started_state : hook_state, err) < 0)
 		return -1;
 	return process_exec(&sp->launch, err);
 }
@@ -402,7 +408,10 @@ static int parent_handshake(struct spawn *sp, bool in_cgroup, struct vsl_error *
 				      c->hooks.count[HOOK_CREATE_RUNTIME], st, err) < 0)
 				return -1;
 			_cleanup_free_ char *created = rt_hook_state(&sp->state, RT_CREATED, c);
-			if ((r = sync_send(sp->sync_parent, SYNC_HOOKS_DONE, created, -1)) < 0)
+			_cleanup_free_ char *both = NULL;
+			if (created == NULL || asprintf(&both, "%s\n%s", st, created) < 0)
+				return vsl_error_errno(err, ENOMEM, "hook state");
+			if ((r = sync_send(sp->sync_parent, SYNC_HOOKS_DONE, both, -1)) < 0)
 				return vsl_error_errno(err, -r, "resume container process");
 			break;
 		}

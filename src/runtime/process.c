@@ -75,8 +75,49 @@ static bool is_executable_file(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
 }
 
+/* The home directory of uid in the container's /etc/passwd (as runc: HOME
+ * is set when the config leaves it out), "/" when there is none. */
+static char *home_of(uid_t uid)
+{
+	_cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	while (f && getline(&line, &cap, f) > 0) {
+		char *fields[7] = {0}, *p = line;
+		int n = 0;
+		/* strsep keeps empty fields, which strtok would merge. */
+		while (n < 7 && (fields[n] = strsep(&p, ":\n")) != NULL)
+			n++;
+		if (n >= 6 && fields[2] && strtoul(fields[2], NULL, 10) == uid && fields[5][0] == '/')
+			return strdup(fields[5]);
+	}
+	return strdup("/");
+}
+
+static int build_env(struct proc_launch *l, struct vsl_error **err)
+{
+	char **env = l->process->env;
+	size_t n = 0;
+	while (env && env[n])
+		n++;
+	l->envp = calloc(n + 2, sizeof(char *));
+	if (l->envp == NULL)
+		return vsl_error_errno(err, ENOMEM, "environment");
+	for (size_t i = 0; i < n; i++)
+		l->envp[i] = env[i];
+	if (env_get(env, "HOME") == NULL) {
+		_cleanup_free_ char *home = home_of(l->process->user.uid);
+		if (home == NULL || asprintf(&l->envp[n], "HOME=%s", home) < 0)
+			return vsl_error_errno(err, ENOMEM, "environment");
+		l->home_allocated = true;
+	}
+	return 0;
+}
+
 int process_resolve_exec(struct proc_launch *l, struct vsl_error **err)
 {
+	if (build_env(l, err) < 0)
+		return -1;
 	const char *name = l->process->args[0];
 	if (strchr(name, '/') != NULL) {
 		if (access(name, F_OK) < 0)
@@ -199,7 +240,7 @@ int process_exec(struct proc_launch *l, struct vsl_error **err)
 			fcntl((int)fd, F_SETFD, flags & ~FD_CLOEXEC);
 	}
 	char *const empty[] = {NULL};
-	execve(l->exec_path, l->process->args, l->process->env ? l->process->env : empty);
+	execve(l->exec_path, l->process->args, l->envp ? l->envp : empty);
 	return vsl_error_errno(err, errno, "exec \"%s\"", l->process->args[0]);
 }
 
@@ -207,6 +248,16 @@ void proc_launch_clear(struct proc_launch *l)
 {
 	free(l->exec_path);
 	l->exec_path = NULL;
+	if (l->envp) {
+		if (l->home_allocated) {
+			size_t n = 0;
+			while (l->envp[n])
+				n++;
+			free(l->envp[n - 1]);
+		}
+		free(l->envp);
+		l->envp = NULL;
+	}
 	seccomp_filter_free(l->seccomp);
 	l->seccomp = NULL;
 }
