@@ -266,12 +266,12 @@ static int set_blkio(struct cgroup *cg, const struct oci_resources *res, struct 
 	if (h == NULL)
 		return r < 0 ? r : cg_missing_controller(err, CG_BLKIO, what_needs(CG_BLKIO));
 	char buf[64];
-	if (b->has_weight) {
+	if (b->has_weight && b->weight != 0) { /* docker sends 0 for "unset" */
 		snprintf(buf, sizeof(buf), "%u", (unsigned)b->weight);
 		if ((r = write_weight(h, "blkio.weight", "blkio.bfq.weight", buf, err)) < 0)
 			return r;
 	}
-	if (b->has_leaf_weight &&
+	if (b->has_leaf_weight && b->leaf_weight != 0 &&
 	    (r = cg_writef(h->fd, h->dir, "blkio.leaf_weight", err, "%u", (unsigned)b->leaf_weight)) < 0)
 		return r;
 	for (size_t i = 0; i < b->n_weight_devices; i++) {

@@ -320,7 +320,7 @@ static int set_io(struct cg_hier *h, const struct oci_resources *res, struct vsl
 	const typeof(res->blkio) *b = &res->blkio;
 	int r;
 	/* BFQ takes the blkio weight as is; io.weight (the cost model) needs it scaled. */
-	if (b->has_weight) {
+	if (b->has_weight && b->weight != 0) { /* docker sends 0 for "unset" */
 		_cleanup_error_ struct vsl_error *e = NULL;
 		r = cg_writef(h->fd, h->dir, "io.bfq.weight", &e, "%u", (unsigned)b->weight);
 		if (r == -ENOENT)
