@@ -19,7 +19,9 @@ def binaries_in(build):
 
 
 def unit_binaries():
-    build = os.environ.get("VESSEL_BUILD") or os.path.dirname(helpers.runtime_path())
+    # Not dirname(runtime_path()): VESSEL_RUNTIME may name /usr/bin/runc.
+    build = os.environ.get("VESSEL_BUILD") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "build")
     found = binaries_in(build)
     # scripts/check.sh also builds them with ASan+UBSan: they must pass there too.
     asan = os.environ.get("VESSEL_ASAN_BUILD")
