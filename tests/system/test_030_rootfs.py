@@ -255,3 +255,36 @@ def test_mountpoint_created_inside_rootfs(rt, bundle):
     out = run_ok(rt, bundle, "grep", " /new/deep/dir ", "/proc/mounts")
     assert out.split()[2] == "tmpfs"
     assert os.path.isdir(os.path.join(bundle.rootfs, "new/deep/dir"))
+
+
+def test_bind_mount_rslave_receives_host_mounts(rt, bundle, work):
+    # hostdir is made a shared mount; an rslave bind of it sees what the host
+    # mounts below it after the container started.
+    hostdir = work.join("shared")
+    os.makedirs(os.path.join(hostdir, "sub"))
+    subprocess.run(["mount", "--bind", hostdir, hostdir], check=True)
+    subprocess.run(["mount", "--make-shared", hostdir], check=True)
+    bundle.config["mounts"].append({"destination": "/data", "type": "bind",
+                                    "source": hostdir, "options": ["rbind", "rslave"]})
+    bundle.set_args("sh", "-c", "echo ready; while [ ! -e /data/sub/flag ]; do sleep 0.05; done;"
+                                " echo saw-it; sleep 1000")
+    c = rt.run_detached(bundle)
+    c.wait_output("ready")
+    sub = os.path.join(hostdir, "sub")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", sub], check=True)
+    open(os.path.join(sub, "flag"), "w").close()
+    c.wait_output("saw-it")
+
+
+def test_container_mounts_do_not_propagate_to_the_host(rt, bundle, work):
+    hostdir = work.join("shared2")
+    os.makedirs(os.path.join(hostdir, "sub"))
+    subprocess.run(["mount", "--bind", hostdir, hostdir], check=True)
+    subprocess.run(["mount", "--make-shared", hostdir], check=True)
+    bundle.config["mounts"].append({"destination": "/data", "type": "bind",
+                                    "source": hostdir, "options": ["rbind", "rw"]})
+    bundle.config["mounts"].append({"destination": "/data/sub", "type": "tmpfs",
+                                    "source": "tmpfs", "options": ["size=1m"]})
+    run_ok(rt, bundle, "sh", "-c", "echo x > /data/sub/inside")
+    assert helpers.mounts_under(os.path.join(hostdir, "sub")) == []
+    assert os.listdir(os.path.join(hostdir, "sub")) == []

@@ -52,6 +52,26 @@ def test_resources_written_to_the_cgroup(rt, bundle):
         assert str(pid) in f.read().split()
 
 
+def test_device_rules_and_block_io_in_the_cgroup(rt, bundle):
+    with open("/sys/block/vda/dev") as f:
+        major, minor = (int(x) for x in f.read().split(":"))
+    bundle.linux["resources"]["blockIO"] = {"throttleReadBpsDevice": [
+        {"major": major, "minor": minor, "rate": 1048576}]}
+    bundle.set_args("sleep", "1000")
+    pid = rt.run_detached(bundle).pid
+    if helpers.cgroup_v2_only():
+        assert ("%d:%d rbps=1048576" % (major, minor)) in \
+            helpers.cgroup_read(pid, "blkio", "io.max", "io.max")
+        return
+    assert helpers.cgroup_read(pid, "blkio", "blkio.throttle.read_bps_device") == \
+        "%d:%d 1048576" % (major, minor)
+    rules = helpers.cgroup_read(pid, "devices", "devices.list").splitlines()
+    # Deny-all first, then the default devices: /dev/null is allowed, vda is not.
+    assert "a *:* rwm" not in rules, rules
+    assert "c 1:3 rwm" in rules, rules
+    assert not any(r.startswith("b %d:%d" % (major, minor)) for r in rules), rules
+
+
 def test_pids_limit_stops_a_fork_loop(rt, bundle):
     bundle.linux["resources"]["pids"] = {"limit": 20}
     # The inner sh dies when fork fails; PID 1 reports and execs (no fork).
