@@ -52,6 +52,7 @@ def test_delete_and_kill_of_missing_container_fail(rt):
     for args in (("delete", "no-such-ctr"), ("kill", "no-such-ctr", "KILL"), ("start", "no-such-ctr")):
         r = rt(*args)
         assert r.returncode == 1, helpers.format_result(r)
+        assert "does not exist" in r.stderr, helpers.format_result(r)
 
 
 def test_create_twice_with_same_id_fails(rt, bundle):
@@ -303,6 +304,7 @@ def test_spec_refuses_to_overwrite(rt, work):
         f.write("{}")
     r = rt("spec", cwd=d)
     assert r.returncode != 0
+    assert "exists" in r.stderr, helpers.format_result(r)
     with open(os.path.join(d, "config.json")) as f:
         assert f.read() == "{}"
 

@@ -172,7 +172,8 @@ def test_terminal_without_console_socket_fails_in_create(rt, bundle):
     cid = rt.new_id()
     r = rt("create", "--bundle", bundle.path, cid)
     assert r.returncode != 0, helpers.format_result(r)
-    assert rt("state", cid).returncode == 1
+    assert "console" in r.stderr, helpers.format_result(r)
+    assert "does not exist" in rt("state", cid).stderr
 
 
 def test_exec_tty(rt, bundle, console):

@@ -132,8 +132,12 @@ def test_failing_prestart_hook_fails_create(rt, work, bundle):
     cid = rt.new_id()
     r = rt("create", "--bundle", bundle.path, cid)
     assert r.returncode != 0, helpers.format_result(r)
-    assert rt("state", cid).returncode == 1
+    assert "hook" in r.stderr.lower(), helpers.format_result(r)
+    assert "does not exist" in rt("state", cid).stderr
     assert helpers.cgroup_dirs(cid) == []
+    # The same bundle with a hook that succeeds is created.
+    bundle.config["hooks"]["prestart"][0]["args"] = ["sh", "-c", "exit 0"]
+    assert rt.create(bundle.save()).status == "created"
 
 
 def test_failing_poststop_hook_does_not_stop_delete(rt, work, bundle):

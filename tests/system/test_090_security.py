@@ -51,17 +51,30 @@ def test_relative_symlink_escape_is_clamped(rt, work, bundle):
     assert helpers.mounts_under(hostdir) == []
 
 
-def test_dev_symlink_to_host_is_not_followed(rt, work, bundle):
+def no_dev_mounts_bundle(work):
+    b = work.bundle("echo", "ran")
+    b.config["mounts"] = [m for m in b.config["mounts"] if not m["destination"].startswith("/dev")]
+    return b.save()
+
+
+def test_default_devices_made_without_a_dev_mount(rt, work):
+    # With /dev not a tmpfs, the runtime still supplies the default devices,
+    # inside the image's own /dev.
+    b = no_dev_mounts_bundle(work)
+    b.set_args("sh", "-c", "echo x > /dev/null && stat -c '%F %t:%T' /dev/null")
+    r = rt.run(b)
+    assert r.returncode == 0, helpers.format_result(r)
+    assert r.stdout == "character special file 1:3\n"
+
+
+def test_dev_symlink_to_host_is_not_followed(rt, work):
     # A /dev entry in the image pointing at a host file must not make the
     # runtime write there (the 2025 /dev symlink family).
     victim = work.join("victim")
     with open(victim, "w") as f:
         f.write("untouched\n")
-    bundle.config["mounts"] = [m for m in bundle.config["mounts"]
-                               if not m["destination"].startswith("/dev")]
-    # With /dev not a tmpfs, the runtime creates devices inside the image's /dev.
+    bundle = no_dev_mounts_bundle(work)
     os.symlink(victim, os.path.join(bundle.rootfs, "dev", "null"))
-    bundle.set_args("true")
     rt.run(bundle)  # may fail or succeed: what matters is the host file
     with open(victim) as f:
         assert f.read() == "untouched\n"
@@ -117,17 +130,24 @@ def test_cwd_symlink_out_of_rootfs_stays_inside(rt, work, bundle):
     with open(os.path.join(hostdir, "host-secret"), "w") as f:
         f.write("x")
     os.symlink(hostdir, os.path.join(bundle.rootfs, "escape"))
+    os.makedirs(bundle.rootfs + hostdir)
+    open(os.path.join(bundle.rootfs + hostdir, "inside-marker"), "w").close()
     bundle.process["cwd"] = "/escape"
     bundle.config["root"]["readonly"] = False
     bundle.set_args("sh", "-c", "ls -a; pwd")
     r = rt.run(bundle)
-    if r.returncode == 0:
-        assert "host-secret" not in r.stdout, r.stdout
+    # The symlink is resolved inside the rootfs (and the directory made there).
+    assert r.returncode == 0, helpers.format_result(r)
+    assert "host-secret" not in r.stdout, r.stdout
+    assert "inside-marker" in r.stdout.split(), r.stdout
     assert os.listdir(hostdir) == ["host-secret"]
 
 
 def test_cwd_through_leaked_proc_fd_cannot_reach_host(rt, bundle):
     # CVE-2024-21626: cwd /proc/self/fd/N naming a runtime fd to a host directory.
+    bundle.set_args("sh", "-c", "ls -a ../../../../../../../..")
+    r = rt.run(bundle)
+    assert r.returncode == 0 and "bin" in r.stdout.split(), helpers.format_result(r)
     for n in range(3, 9):
         bundle.process["cwd"] = "/proc/self/fd/%d" % n
         bundle.set_args("sh", "-c", "ls -a ../../../../../../../..")
