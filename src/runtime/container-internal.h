@@ -1,6 +1,9 @@
 /* Shared between container.c and exec.c; not part of the runtime's API. */
 #pragma once
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "runtime/state.h"
 
 struct cgroup;
@@ -23,3 +26,10 @@ char *rt_hook_state(const struct rt_state *s, enum rt_status status, const struc
 int rt_wait_status(int pidfd);
 int rt_write_pid_file(const char *path, pid_t pid, struct vsl_error **err);
 int rt_forward_signals_until_exit(int pidfd);
+/* clone3() with CLONE_PIDFD, straight into the cgroup where the layout allows
+ * (then *ret_in_cgroup is true). Returns 0 in the child, like fork(). */
+long rt_clone(uint64_t flags, struct cgroup *cg, int *ret_pidfd, bool *ret_in_cgroup);
+/* First and last words of a child of the runtime: default signals, not
+ * dumpable, dies with the runtime; and the error sent back before _exit. */
+void rt_child_prologue(int sync_parent);
+_Noreturn void rt_child_fail(int sync_child, const struct vsl_error *err);

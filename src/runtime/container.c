@@ -238,24 +238,10 @@ out:
 
 static _Noreturn void child_main(struct spawn *sp)
 {
-	closep(&sp->sync_parent);
-	sp->sync_parent = -1;
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	/* CVE-2019-5736: until execve, other processes of the container must not
-	 * open /proc/<us>/exe or our memory. execve resets it. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	sigset_t all;
-	sigfillset(&all);
-	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
-	sigprocmask(SIG_UNBLOCK, &all, NULL);
-
+	rt_child_prologue(TAKE_FD(sp->sync_parent));
 	_cleanup_error_ struct vsl_error *err = NULL;
 	child_setup(sp, &err);
-	/* After SYNC_READY the runtime may be gone: say it on stderr too. */
-	if (sync_send(sp->sync_child, SYNC_ERROR, vsl_error_message(err), -1) < 0)
-		dprintf(STDERR_FILENO, "vessel-runtime: %s\n", vsl_error_message(err));
-	_exit(vsl_error_code(err) == -ENOENT ? 127 : 1);
+	rt_child_fail(sp->sync_child, err);
 }
 
 /* ---- the runtime's side of create ----------------------------------------- */
@@ -337,14 +323,14 @@ static int make_state_dir(struct spawn *sp, const struct rt_context *ctx, struct
 	return 0;
 }
 
-static int clone_child(struct spawn *sp, struct vsl_error **err)
+long rt_clone(uint64_t flags, struct cgroup *cg, int *ret_pidfd, bool *ret_in_cgroup)
 {
 	struct clone_args args = {
-		.flags = sp->ns.clone_flags | CLONE_PIDFD,
-		.pidfd = (uint64_t)(uintptr_t)&sp->pidfd,
+		.flags = flags | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)ret_pidfd,
 		.exit_signal = SIGCHLD,
 	};
-	int cgfd = cgroup_unified_fd(sp->cg);
+	int cgfd = cgroup_unified_fd(cg);
 	if (cgfd >= 0) {
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t)cgfd;
@@ -356,12 +342,42 @@ static int clone_child(struct spawn *sp, struct vsl_error **err)
 		pid = syscall(SYS_clone3, &args, sizeof(args));
 		cgfd = -1;
 	}
+	*ret_in_cgroup = cgfd >= 0;
+	return pid;
+}
+
+void rt_child_prologue(int sync_parent)
+{
+	close(sync_parent);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* CVE-2019-5736: until execve, other processes of the container must not
+	 * open /proc/<us>/exe or our memory. execve resets it. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	sigset_t all;
+	sigfillset(&all);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	sigprocmask(SIG_UNBLOCK, &all, NULL);
+}
+
+_Noreturn void rt_child_fail(int sync_child, const struct vsl_error *err)
+{
+	/* After SYNC_READY the runtime may be gone: say it on stderr then. */
+	if (sync_send(sync_child, SYNC_ERROR, vsl_error_message(err), -1) < 0)
+		dprintf(STDERR_FILENO, "vessel-runtime: %s\n", vsl_error_message(err));
+	_exit(vsl_error_code(err) == -ENOENT ? 127 : 1);
+}
+
+static int clone_child(struct spawn *sp, struct vsl_error **err)
+{
+	bool in_cgroup;
+	long pid = rt_clone(sp->ns.clone_flags, sp->cg, &sp->pidfd, &in_cgroup);
 	if (pid < 0)
 		return vsl_error_errno(err, errno, "create container process");
 	if (pid == 0)
 		child_main(sp);
 	sp->pid = (pid_t)pid;
-	return cgfd >= 0 ? 1 : 0;
+	return in_cgroup ? 1 : 0;
 }
 
 static int parent_handshake(struct spawn *sp, bool in_cgroup, struct vsl_error **err)

@@ -94,21 +94,10 @@ static int exec_child_setup(struct exec_job *j, struct vsl_error **err)
 
 static _Noreturn void exec_child_main(struct exec_job *j)
 {
-	closep(&j->sync_parent);
-	j->sync_parent = -1;
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* CVE-2019-5736: see child_main() */
-	sigset_t all;
-	sigfillset(&all);
-	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
-	sigprocmask(SIG_UNBLOCK, &all, NULL);
-
+	rt_child_prologue(TAKE_FD(j->sync_parent));
 	_cleanup_error_ struct vsl_error *err = NULL;
 	exec_child_setup(j, &err);
-	if (sync_send(j->sync_child, SYNC_ERROR, vsl_error_message(err), -1) < 0)
-		dprintf(STDERR_FILENO, "vessel-runtime: %s\n", vsl_error_message(err));
-	_exit(vsl_error_code(err) == -ENOENT ? 127 : 126);
+	rt_child_fail(j->sync_child, err);
 }
 
 /* Enters the pid and time namespaces for our children only, clones, and comes back. */
@@ -125,22 +114,8 @@ static int exec_clone(struct exec_job *j, struct cgroup *cg, struct vsl_error **
 	if (for_children && setns(j->container_pidfd, for_children) < 0)
 		return vsl_error_errno(err, errno, "join the container's pid namespace");
 
-	struct clone_args args = {
-		.flags = CLONE_PIDFD,
-		.pidfd = (uint64_t)(uintptr_t)&j->pidfd,
-		.exit_signal = SIGCHLD,
-	};
-	int cgfd = cgroup_unified_fd(cg);
-	if (cgfd >= 0) {
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)cgfd;
-	}
-	long pid = syscall(SYS_clone3, &args, sizeof(args));
-	if (pid < 0 && errno == EBUSY && cgfd >= 0) {
-		args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
-		cgfd = -1;
-		pid = syscall(SYS_clone3, &args, sizeof(args));
-	}
+	bool in_cgroup;
+	long pid = rt_clone(0, cg, &j->pidfd, &in_cgroup);
 	int saved = errno;
 	if (pid == 0)
 		exec_child_main(j);
@@ -151,7 +126,7 @@ static int exec_clone(struct exec_job *j, struct cgroup *cg, struct vsl_error **
 	if (pid < 0)
 		return vsl_error_errno(err, saved, "create exec process");
 	j->pid = (pid_t)pid;
-	return cgfd >= 0 ? 1 : 0;
+	return in_cgroup ? 1 : 0;
 }
 
 static int exec_handshake(struct exec_job *j, struct cgroup *cg, bool in_cgroup, struct vsl_error **err)
