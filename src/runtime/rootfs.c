@@ -104,7 +104,7 @@ int rootfs_prepare(struct rootfs_ctx *ctx, struct vsl_error **err)
 	if (ctx->rootfd < 0)
 		return vsl_error_errno(err, errno, "open rootfs '%s'", ctx->rootfs);
 
-	bool dev_mounted = false, dev_bound = false;
+	bool dev_bound = false;
 	for (size_t i = 0; i < c->n_mounts; i++) {
 		const struct oci_mount *m = &c->mounts[i];
 		r = mounts_apply(ctx->rootfd, c, m, ctx->new_userns, err);
@@ -118,15 +118,15 @@ int rootfs_prepare(struct rootfs_ctx *ctx, struct vsl_error **err)
 				bind = bind || o.bind || o.rbind;
 				mount_opts_clear(&o);
 			}
-			dev_mounted = !bind;
 			dev_bound = bind;
 		}
 	}
 
-	/* A /dev bound from the host is used as it is (runc: privileged
+	/* The spec's default devices are made whether /dev is a fresh mount or the
+	 * image's own directory. A /dev bound from the host is used as it is (runc: privileged
 	 * containers with -v /dev:/dev). */
 	if (!dev_bound) {
-		r = devices_setup(ctx->rootfd, c, dev_mounted, ctx->new_userns, err);
+		r = devices_setup(ctx->rootfd, c, true, ctx->new_userns, err);
 		if (r < 0)
 			return r;
 	}
