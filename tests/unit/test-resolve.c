@@ -693,11 +693,20 @@ static void test_fake_dev_null_and_bad_sysctl(void **state)
 	mkdirs(root, "etc");
 	_cleanup_free_ char *efile = xasprintf("%s/etc/file", root);
 	write_file(efile, "masked");
-	_cleanup_free_ char *dnull = xasprintf("%s/dev/null", root);
+	/* A /dev bound from the host is used as it is, fake null included (a
+	 * /dev of the image's own gets the real devices made over its entries). */
+	char fakedev[] = "/tmp/vessel-fakedev-XXXXXX";
+	assert_non_null(mkdtemp(fakedev));
+	_cleanup_free_ char *dnull = xasprintf("%s/null", fakedev);
 	write_file(dnull, "");
+	char *bind_opts[] = {"bind", NULL};
+	struct oci_mount dev_bind[] = {
+	    {.destination = "/dev", .type = "bind", .source = fakedev, .options = bind_opts}};
 	char *masked[] = {"/etc/file", NULL};
-	struct oci_config c = {.masked_paths = masked};
-	assert_int_equal(run_in_container(&c, root, check_nothing), 93);
+	struct oci_config c = {.masked_paths = masked, .mounts = dev_bind, .n_mounts = 1};
+	int status = run_in_container(&c, root, check_nothing);
+	rm_rf(fakedev);
+	assert_int_equal(status, 93);
 
 	char *proc_opts[] = {NULL};
 	struct oci_mount mounts[] = {
