@@ -18,6 +18,32 @@ sys.path.insert(0, os.path.dirname(__file__))
 import helpers  # noqa: E402
 
 
+def default_parent_cgroups():
+    """The runtime's default parent cgroup ("/vessel") in every hierarchy."""
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            fstype = fields[fields.index("-") + 1]
+            if fstype in ("cgroup", "cgroup2"):
+                found.append(os.path.join(fields[4], "vessel"))
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def leave_no_parent_cgroup():
+    """Containers without a cgroupsPath live under /vessel/<id>: the parent
+    directory the runtime made is removed once the suite is done with it."""
+    before = {p for p in default_parent_cgroups() if os.path.isdir(p)}
+    yield
+    for p in default_parent_cgroups():
+        if p not in before and os.path.isdir(p):
+            try:
+                os.rmdir(p)
+            except OSError:
+                pass
+
+
 @pytest.fixture
 def work():
     w = helpers.Workdir()
