@@ -996,24 +996,16 @@ static int hybrid_is_frozen(struct cgroup *cg, bool *ret, struct vsl_error **err
 	return cg_v2_is_frozen_dir(&cg->v2, ret, err);
 }
 
+/* The cgroup2 tree sees every process we entered, whatever v1 has mounted:
+ * pids and kill are the v2 ones. */
 static int hybrid_pids(struct cgroup *cg, pid_t **ret, size_t *ret_n, struct vsl_error **err)
 {
-	/* the cgroup2 tree sees every process we entered, whatever v1 has mounted */
-	pid_t *pids = NULL;
-	size_t n = 0;
-	int r = cg_collect_pids(cg->v2.dir, &pids, &n, err);
-	if (r < 0) {
-		free(pids);
-		return r;
-	}
-	*ret = pids;
-	*ret_n = n;
-	return 0;
+	return cgroup_v2_ops.pids(cg, ret, ret_n, err);
 }
 
 static int hybrid_kill_all(struct cgroup *cg, int sig, struct vsl_error **err)
 {
-	return cg_v2_kill_dir(&cg->v2, sig, err);
+	return cgroup_v2_ops.kill_all(cg, sig, err);
 }
 
 static int hybrid_destroy(struct cgroup *cg, struct vsl_error **err)
