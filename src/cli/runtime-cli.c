@@ -79,8 +79,8 @@ static int need_args(const struct cli *cli, const char *cmd, int argc, int optin
 {
 	int have = argc - optind_;
 	if (have != want)
-		return usage_error(cli, cmd, "%s %d argument%s, got %d", "requires exactly", want,
-				   want == 1 ? "" : "s", have);
+		return usage_error(cli, cmd, "requires exactly %d argument%s, got %d", want, want == 1 ? "" : "s",
+				   have);
 	return 0;
 }
 
@@ -342,8 +342,11 @@ static int cmd_ps(struct cli *cli, int argc, char **argv)
 	else
 		strlist_add(&args, "-ef");
 	int pipefd[2];
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return fail(cli, NULL);
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		free(args.v);
+		vsl_error_errno(&err, errno, "run ps");
+		return fail(cli, err);
+	}
 	pid_t child = fork();
 	if (child == 0) {
 		dup2(pipefd[1], STDOUT_FILENO);

@@ -21,6 +21,7 @@
 
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 /* The integer kinds store through these types. */
 static_assert(sizeof(uid_t) == 4 && sizeof(gid_t) == 4 && sizeof(mode_t) == 4, "32-bit ids");
@@ -1256,39 +1257,11 @@ int oci_config_parse(const char *text, size_t len, struct oci_config **ret, stru
 
 int oci_config_load(int dirfd, const char *name, struct oci_config **ret, struct vsl_error **err)
 {
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return vsl_error_errno(err, errno, "open '%s'", name);
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return vsl_error_errno(err, errno, "stat '%s'", name);
-	if (!S_ISREG(st.st_mode))
-		return vsl_error_set(err, "'%s' is not a regular file", name);
-
 	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (len == cap) {
-			if (cap >= CONFIG_MAX_SIZE)
-				return vsl_error_set(err, "'%s' is larger than %u bytes", name,
-				                     CONFIG_MAX_SIZE);
-			size_t ncap = cap ? cap * 2 : (size_t)st.st_size + 4096;
-			char *n = realloc(buf, ncap);
-			if (n == NULL)
-				return vsl_error_errno(err, ENOMEM, "read '%s'", name);
-			buf = n;
-			cap = ncap;
-		}
-		ssize_t k = read(fd, buf + len, cap - len);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return vsl_error_errno(err, errno, "read '%s'", name);
-		}
-		if (k == 0)
-			break;
-		len += (size_t)k;
-	}
+	size_t len;
+	int r = read_file_at(dirfd, name, CONFIG_MAX_SIZE, &buf, &len, err);
+	if (r < 0)
+		return r;
 	return oci_config_parse(buf, len, ret, err);
 }
 

@@ -100,28 +100,6 @@ int console_send_master(int sock, int master, struct vsl_error **err)
 	return 0;
 }
 
-int console_recv_master(int sock, int *ret_master, struct vsl_error **err)
-{
-	char name[128];
-	struct iovec iov = {.iov_base = name, .iov_len = sizeof(name)};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-	ssize_t n;
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return vsl_error_errno(err, errno, "receive pty master");
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	if (c == NULL || c->cmsg_type != SCM_RIGHTS)
-		return vsl_error_set(err, "receive pty master: no file descriptor in message");
-	memcpy(ret_master, CMSG_DATA(c), sizeof(int));
-	return 0;
-}
-
 int console_socket_connect(const char *path, int *ret_fd, struct vsl_error **err)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -154,7 +132,7 @@ static bool pump(int from, int to)
 	return write_all(to, buf, (size_t)n) >= 0;
 }
 
-int console_proxy(int master, int pidfd, struct vsl_error **err)
+void console_proxy(int master, int pidfd)
 {
 	bool tty = isatty(STDIN_FILENO);
 	struct termios saved;
@@ -206,6 +184,4 @@ int console_proxy(int master, int pidfd, struct vsl_error **err)
 	if (tty)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
-	(void)err;
-	return 0;
 }

@@ -15,10 +15,9 @@ int console_bind_dev_console(int slave, struct vsl_error **err);
 /* Makes slave the controlling terminal and stdin/stdout/stderr. */
 int console_become_stdio(int slave, struct vsl_error **err);
 int console_send_master(int sock, int master, struct vsl_error **err);
-int console_recv_master(int sock, int *ret_master, struct vsl_error **err);
 /* Connects to the console socket path (on the host, before any pivot). */
 int console_socket_connect(const char *path, int *ret_fd, struct vsl_error **err);
 /* Foreground `run -t`/`exec -t` without a console socket: copies between our
  * stdio and the master until the container's process exits (pidfd readable).
  * Puts our terminal in raw mode meanwhile and forwards window size changes. */
-int console_proxy(int master, int pidfd, struct vsl_error **err);
+void console_proxy(int master, int pidfd);

@@ -107,17 +107,27 @@ char *rt_now_rfc3339(void)
 	return out;
 }
 
+/* The OCI state document: what hooks read on stdin and what `state` prints
+ * (which adds rootfs, created and owner as runc does). */
+static json_t *state_document(const struct rt_state *s, enum rt_status status, const struct oci_config *c)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "ociVersion",
+			      c && c->oci_version ? c->oci_version : "1.2.0", "id", s->id, "status",
+			      rt_status_name(status), "pid", (json_int_t)(status == RT_STOPPED ? 0 : s->pid),
+			      "bundle", s->bundle);
+	if (o == NULL || c == NULL || c->n_annotations == 0)
+		return o;
+	json_t *ann = json_object();
+	for (size_t i = 0; i < c->n_annotations; i++)
+		json_object_set_new(ann, c->annotations[i].key, json_string(c->annotations[i].value));
+	json_object_set_new(o, "annotations", ann);
+	return o;
+}
+
 char *rt_hook_state(const struct rt_state *s, enum rt_status status, const struct oci_config *c)
 {
-	json_t *ann = json_object();
-	for (size_t i = 0; c && i < c->n_annotations; i++)
-		json_object_set_new(ann, c->annotations[i].key, json_string(c->annotations[i].value));
-	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o}", "ociVersion", c && c->oci_version ? c->oci_version : "1.2.0",
-			      "id", s->id, "status", rt_status_name(status), "pid", (json_int_t)s->pid, "bundle",
-			      s->bundle, "annotations", ann);
-	if (o == NULL)
-		return NULL;
-	char *text = json_dumps(o, JSON_COMPACT);
+	json_t *o = state_document(s, status, c);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return text;
 }
@@ -676,18 +686,12 @@ int rt_state(const struct rt_context *ctx, const char *id, char **ret_json, stru
 	_cleanup_config_ struct oci_config *c = NULL;
 	oci_config_load(h.dirfd, CONFIG_COPY, &c, NULL);
 
-	json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "ociVersion",
-			      c && c->oci_version ? c->oci_version : "1.2.0", "id", h.state.id, "pid",
-			      (json_int_t)(h.status == RT_STOPPED ? 0 : h.state.pid), "status", rt_status_name(h.status),
-			      "bundle", h.state.bundle, "rootfs", h.state.rootfs, "created", h.state.created, "owner", "");
+	json_t *o = state_document(&h.state, h.status, c);
 	if (o == NULL)
 		return vsl_error_errno(err, ENOMEM, "state");
-	if (c && c->n_annotations) {
-		json_t *ann = json_object();
-		for (size_t i = 0; i < c->n_annotations; i++)
-			json_object_set_new(ann, c->annotations[i].key, json_string(c->annotations[i].value));
-		json_object_set_new(o, "annotations", ann);
-	}
+	json_object_set_new(o, "rootfs", json_string(h.state.rootfs));
+	json_object_set_new(o, "created", json_string(h.state.created));
+	json_object_set_new(o, "owner", json_string(""));
 	*ret_json = json_dumps(o, JSON_INDENT(2));
 	json_decref(o);
 	return *ret_json ? 0 : vsl_error_errno(err, ENOMEM, "state");
@@ -807,14 +811,6 @@ int rt_update(const struct rt_context *ctx, const char *id, const struct oci_res
 	return cgroup_update(h.cg, res, err);
 }
 
-int rt_load_config(const struct rt_context *ctx, const char *id, struct oci_config **ret, struct vsl_error **err)
-{
-	_cleanup_(rt_handle_clear) struct rt_handle h;
-	if (rt_open(ctx, id, &h, err) < 0)
-		return -1;
-	return oci_config_load(h.dirfd, CONFIG_COPY, ret, err);
-}
-
 int rt_list(const struct rt_context *ctx, struct rt_list_entry **ret, size_t *ret_n, struct vsl_error **err)
 {
 	*ret = NULL;
@@ -921,7 +917,7 @@ int rt_run(const struct rt_context *ctx, const struct rt_create_opts *o, bool de
 		return r;
 	}
 	if (sp.master >= 0)
-		console_proxy(sp.master, sp.pidfd, NULL);
+		console_proxy(sp.master, sp.pidfd);
 	*ret_status = rt_forward_signals_until_exit(sp.pidfd);
 	spawn_clear(&sp);
 

@@ -74,6 +74,4 @@ struct rt_exec_opts {
 	bool detach;
 	unsigned preserve_fds;
 };
-/* Loads the container's config.json. */
-int rt_load_config(const struct rt_context *ctx, const char *id, struct oci_config **ret, struct vsl_error **err);
 int rt_exec(const struct rt_context *ctx, const struct rt_exec_opts *o, int *ret_status, struct vsl_error **err);

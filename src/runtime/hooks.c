@@ -49,14 +49,12 @@ static int hook_run_one(const char *kind, size_t index, const struct oci_hook *h
 		hook_exec(h, rd);
 
 	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	closep(&rd);
-	rd = -EBADF;
+	close(TAKE_FD(rd));
 	/* A hook that ignores stdin may exit before reading: EPIPE is not its failure. */
 	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
 	write_all(wr, state_json, strlen(state_json));
 	signal(SIGPIPE, old);
-	closep(&wr);
-	wr = -EBADF;
+	close(TAKE_FD(wr));
 
 	int64_t deadline = h->has_timeout ? now_ms() + (int64_t)h->timeout * 1000 : -1;
 	for (;;) {

@@ -19,13 +19,13 @@
 void ns_plan_init(struct ns_plan *p)
 {
 	*p = (struct ns_plan){.saved_cwd = -1};
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < NS_COUNT; i++)
 		p->join_fd[i] = p->saved_fd[i] = -1;
 }
 
 void ns_plan_close(struct ns_plan *p)
 {
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < NS_COUNT; i++) {
 		closep(&p->join_fd[i]);
 		closep(&p->saved_fd[i]);
 		p->join_fd[i] = p->saved_fd[i] = -1;

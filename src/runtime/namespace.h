@@ -12,13 +12,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "runtime/config.h"
+
 struct vsl_error;
-struct oci_config;
 
 struct ns_plan {
 	uint64_t clone_flags;   /* CLONE_NEW* to create with clone3() */
-	int join_fd[8];         /* by enum ns_type; -1: not joined */
-	int saved_fd[8];        /* our own namespaces, to return to */
+	int join_fd[NS_COUNT];  /* by enum ns_type; -1: not joined */
+	int saved_fd[NS_COUNT]; /* our own namespaces, to return to */
 	int saved_cwd;
 	bool new_time;          /* made by unshare() in the parent: offsets must be set before entry */
 	bool late_cgroup;       /* made by the child's unshare() once it is in its cgroups */

@@ -107,9 +107,9 @@ static int build_env(struct proc_launch *l, struct vsl_error **err)
 		l->envp[i] = env[i];
 	if (env_get(env, "HOME") == NULL) {
 		_cleanup_free_ char *home = home_of(l->process->user.uid);
-		if (home == NULL || asprintf(&l->envp[n], "HOME=%s", home) < 0)
+		if (home == NULL || asprintf(&l->home, "HOME=%s", home) < 0)
 			return vsl_error_errno(err, ENOMEM, "environment");
-		l->home_allocated = true;
+		l->envp[n] = l->home;
 	}
 	return 0;
 }
@@ -248,16 +248,10 @@ void proc_launch_clear(struct proc_launch *l)
 {
 	free(l->exec_path);
 	l->exec_path = NULL;
-	if (l->envp) {
-		if (l->home_allocated) {
-			size_t n = 0;
-			while (l->envp[n])
-				n++;
-			free(l->envp[n - 1]);
-		}
-		free(l->envp);
-		l->envp = NULL;
-	}
+	free(l->envp);
+	l->envp = NULL;
+	free(l->home);
+	l->home = NULL;
 	seccomp_filter_free(l->seccomp);
 	l->seccomp = NULL;
 }

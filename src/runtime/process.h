@@ -20,8 +20,8 @@ struct proc_launch {
 	struct seccomp_filter *seccomp; /* may be NULL */
 	unsigned preserve_fds;          /* fds 3..3+n-1 stay open across exec */
 	char *exec_path;                /* set by process_resolve_exec */
-	char **envp;                    /* the env, with HOME added if it lacked one */
-	bool home_allocated;
+	char **envp;                    /* the env, with `home` added if it lacked HOME */
+	char *home;
 };
 
 /* Fails with a message naming the limit when a hard limit is above what the

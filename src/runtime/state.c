@@ -15,7 +15,6 @@
 #include "util/fs.h"
 
 #define STATE_FILE "state.json"
-#define OCI_VERSION "1.2.0"
 
 const char *rt_status_name(enum rt_status s)
 {
@@ -205,21 +204,4 @@ enum rt_status state_status(int dirfd, const struct rt_state *s, bool frozen)
 	if (faccessat(dirfd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		return RT_CREATED;
 	return frozen ? RT_PAUSED : RT_RUNNING;
-}
-
-char *state_oci_json(const struct rt_state *s, enum rt_status status, const char *const *kv, size_t n_kv,
-		     bool pretty)
-{
-	json_t *ann = json_object();
-	for (size_t i = 0; i < n_kv; i++)
-		json_object_set_new(ann, kv[2 * i], json_string(kv[2 * i + 1]));
-	json_int_t pid = status == RT_STOPPED ? 0 : s->pid;
-	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o}", "ociVersion", OCI_VERSION, "id", s->id,
-			      "status", rt_status_name(status), "pid", pid, "bundle", s->bundle, "rootfs",
-			      s->rootfs, "created", s->created, "annotations", ann);
-	if (o == NULL)
-		return NULL;
-	char *text = json_dumps(o, pretty ? JSON_INDENT(2) : JSON_COMPACT);
-	json_decref(o);
-	return text;
 }

@@ -48,8 +48,3 @@ void state_clear(struct rt_state *s);
 int state_pidfd(const struct rt_state *s);
 int proc_start_time(pid_t pid, uint64_t *ret);
 enum rt_status state_status(int dirfd, const struct rt_state *s, bool frozen);
-
-/* The OCI state document ({ociVersion, id, status, pid, bundle, annotations})
- * as hooks and `state` want it; annotations_json may be NULL. */
-char *state_oci_json(const struct rt_state *s, enum rt_status status, const char *const *annotation_kv,
-		     size_t n_annotations, bool pretty);

@@ -91,7 +91,7 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
 	_cleanup_close_ int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return vsl_error_errno(err, errno, "create '%s'", tmp);
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (write_all(fd, data, len) < 0) {
 		int e = errno;
 		unlinkat(dirfd, tmp, 0);
 		return vsl_error_errno(err, e, "write '%s'", name);
