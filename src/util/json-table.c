@@ -1,0 +1,1 @@
+/* Being written; see the commit that fills it. */
