@@ -1,0 +1,11 @@
+/* NULL-terminated arrays of malloc'd strings (freed with strv_free() from
+ * util/cleanup.h). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+size_t strv_length(char *const *v);
+/* Appends a copy of s; -ENOMEM leaves *v as it was. */
+int strv_append(char ***v, const char *s);
+bool strv_contains(char *const *v, const char *s);
