@@ -1,9 +1,9 @@
 /* The OCI runtime configuration (config.json), parsed into C structs.
  *
  * One document type, one place: config.c maps every field we use from JSON
- * with a table per struct, checks types and required fields, and names the
- * field's path in errors ("config.json: process.args: expected an array of
- * strings"). Everything else in runtime/ reads these structs, never JSON.
+ * with a table per struct (util/json-table.h), checks types and required
+ * fields, and names the field's path in errors ("config.json: process.args:
+ * expected an array of strings"). Everything else in runtime/ reads these structs, never JSON.
  *
  *     struct oci_config *c = NULL;
  *     if (oci_config_load(bundle_fd, "config.json", &c, err) < 0) ...
@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "util/json-table.h" /* struct json_kv */
 
 struct vsl_error;
 typedef struct json_t json_t;
@@ -33,8 +35,8 @@ struct oci_id_map {
 
 struct oci_mount {
 	char *destination;
-	char *type;   /* may be NULL (bind mounts) */
-	char *source; /* may be NULL */
+	char *type;     /* may be NULL (bind mounts) */
+	char *source;   /* may be NULL */
 	char **options; /* NULL-terminated, may be NULL */
 	struct oci_id_map *uid_mappings, *gid_mappings;
 	size_t n_uid_mappings, n_gid_mappings;
@@ -91,7 +93,7 @@ struct oci_device {
 
 struct oci_device_rule {
 	bool allow;
-	char type; /* 'a', 'c', 'b' */
+	char type;            /* 'a', 'c', 'b' */
 	int64_t major, minor; /* -1: any */
 	char *access;         /* "rwm" subset; NULL: all */
 };
@@ -110,10 +112,6 @@ struct oci_throttle_device {
 struct oci_hugepage_limit {
 	char *page_size; /* "2MB" */
 	uint64_t limit;
-};
-
-struct oci_key_value {
-	char *key, *value;
 };
 
 /* Optional integers carry a has_ flag: absent and zero differ in the spec. */
@@ -155,11 +153,11 @@ struct oci_resources {
 	struct {
 		bool has_class_id;
 		uint32_t class_id;
-		struct oci_key_value *priorities; /* value: decimal priority */
+		struct json_kv *priorities; /* value: decimal priority */
 		size_t n_priorities;
 	} network;
 
-	struct oci_key_value *unified;
+	struct json_kv *unified;
 	size_t n_unified;
 };
 
@@ -230,7 +228,7 @@ struct oci_config {
 	struct oci_mount *mounts;
 	size_t n_mounts;
 	struct oci_hooks hooks;
-	struct oci_key_value *annotations;
+	struct json_kv *annotations;
 	size_t n_annotations;
 
 	/* linux */
@@ -247,7 +245,7 @@ struct oci_config {
 	char **masked_paths;
 	char **readonly_paths;
 	char *mount_label;
-	struct oci_key_value *sysctl;
+	struct json_kv *sysctl;
 	size_t n_sysctl;
 	struct oci_seccomp *seccomp; /* NULL: none */
 	char *personality_domain;
@@ -269,10 +267,10 @@ void oci_process_clear(struct oci_process *p);
 int oci_resources_parse(const char *text, size_t len, struct oci_resources *ret, struct vsl_error **err);
 void oci_resources_clear(struct oci_resources *r);
 
-const char *ns_type_name(enum ns_type t); /* "pid", "network", ... as in config.json */
-int ns_type_clone_flag(enum ns_type t);    /* CLONE_NEWPID, ... */
+const char *ns_type_name(enum ns_type t);      /* "pid", "network", ... as in config.json */
+int ns_type_clone_flag(enum ns_type t);        /* CLONE_NEWPID, ... */
 const char *ns_type_proc_name(enum ns_type t); /* /proc/PID/ns/<name>: "pid", "net", ... */
-const char *hook_kind_name(enum hook_kind k);   /* "prestart", "createRuntime", ... */
+const char *hook_kind_name(enum hook_kind k);  /* "prestart", "createRuntime", ... */
 
 static inline void oci_config_freep(struct oci_config **c)
 {

@@ -192,7 +192,7 @@ static bool sysctl_allowed(const struct oci_config *c, const char *key)
 	return false;
 }
 
-static int write_sysctl(int rootfd, const struct oci_config *c, const struct oci_key_value *kv,
+static int write_sysctl(int rootfd, const struct oci_config *c, const struct json_kv *kv,
                         struct vsl_error **err)
 {
 	const char *key = kv->key;

@@ -306,7 +306,7 @@ static void v2_tree(const char *root_controllers)
 static struct oci_throttle_device rbps[] = {{8, 0, 1048576}};
 static struct oci_throttle_device wiops[] = {{8, 0, 100}, {8, 16, 0}};
 static struct oci_hugepage_limit huge[] = {{(char *)"2MB", 4194304}};
-static struct oci_key_value unified[] = {{(char *)"memory.high", (char *)"900000"}};
+static struct json_kv unified[] = {{(char *)"memory.high", (char *)"900000"}};
 
 static struct oci_resources sample_resources(void)
 {
@@ -433,7 +433,7 @@ static void test_v2_errors(void **state)
 	}
 	{
 		_cleanup_error_ struct vsl_error *err = NULL;
-		struct oci_key_value bad[] = {{(char *)"../../etc/passwd", (char *)"x"}};
+		struct json_kv bad[] = {{(char *)"../../etc/passwd", (char *)"x"}};
 		struct oci_resources res = {.unified = bad, .n_unified = 1};
 		assert_true(cgroup_create(cg, &res, &err) < 0);
 		assert_string_equal(vsl_error_message(err),

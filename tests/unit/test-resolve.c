@@ -585,7 +585,7 @@ static void test_container_root(void **state)
 	};
 	char *masked[] = {"/etc/secret", "/maskdir", "/proc/kcore", "/does/not/exist", NULL};
 	char *readonly[] = {"/ro", "/proc/sys", "/not/there", NULL};
-	struct oci_key_value sysctl[] = {{"kernel.shmmax", "123456789"}};
+	struct json_kv sysctl[] = {{"kernel.shmmax", "123456789"}};
 	struct oci_config c = {
 	    .root_readonly = true,
 	    .mounts = mounts,
@@ -711,10 +711,10 @@ static void test_fake_dev_null_and_bad_sysctl(void **state)
 	char *proc_opts[] = {NULL};
 	struct oci_mount mounts[] = {
 	    {.destination = "/proc", .type = "proc", .source = "proc", .options = proc_opts}};
-	struct oci_key_value bad[] = {{"kernel.panic", "1"}};
+	struct json_kv bad[] = {{"kernel.panic", "1"}};
 	struct oci_config c2 = {.mounts = mounts, .n_mounts = 1, .sysctl = bad, .n_sysctl = 1};
 	assert_int_equal(run_in_container(&c2, root, check_nothing), 93);
-	struct oci_key_value dots[] = {{"net/../kernel/panic", "1"}};
+	struct json_kv dots[] = {{"net/../kernel/panic", "1"}};
 	c2.sysctl = dots;
 	c2.namespaces[NS_NETWORK].present = true;
 	assert_int_equal(run_in_container(&c2, root, check_nothing), 93);
