@@ -58,6 +58,7 @@ struct cgroup_ops {
 	int (*create)(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err);
 	int (*update)(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err);
 	int (*enter)(struct cgroup *cg, pid_t pid, struct vsl_error **err);
+	int (*enter_self)(struct cgroup *cg, bool in_v2, struct vsl_error **err);
 	int (*freeze)(struct cgroup *cg, bool frozen, struct vsl_error **err);
 	int (*is_frozen)(struct cgroup *cg, bool *ret, struct vsl_error **err);
 	int (*pids)(struct cgroup *cg, pid_t **ret, size_t *ret_n, struct vsl_error **err);
@@ -116,6 +117,8 @@ int cg_remove_dir(struct cg_hier *h, struct vsl_error **err);
 int cg_collect_pids(const char *dir, pid_t **pids, size_t *n, struct vsl_error **err);
 int cg_signal_pids(const char *dir, int sig, struct vsl_error **err);
 int cg_enter_dir(struct cg_hier *h, pid_t pid, struct vsl_error **err);
+/* The calling thread (pid 0) into a v1 hierarchy's `tasks`: see cgroup_enter_self(). */
+int cg_enter_self_v1(struct cg_hier *h, struct vsl_error **err);
 /* Sleeps for the next step of a bounded poll; returns false when `deadline_ns`
  * (CLOCK_MONOTONIC) has passed. */
 bool cg_poll_sleep(uint64_t deadline_ns, unsigned *step);

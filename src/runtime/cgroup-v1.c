@@ -465,6 +465,17 @@ static int v1_enter(struct cgroup *cg, pid_t pid, struct vsl_error **err)
 	return 0;
 }
 
+static int v1_enter_self(struct cgroup *cg, bool in_v2, struct vsl_error **err)
+{
+	(void)in_v2; /* no v2 half */
+	for (size_t i = 0; i < cg->n_v1; i++) {
+		int r = cg_enter_self_v1(&cg->v1[i], err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int read_state(struct cg_hier *h, char *buf, size_t size, struct vsl_error **err)
 {
 	_cleanup_free_ char *s = NULL;
@@ -620,6 +631,7 @@ const struct cgroup_ops cgroup_v1_ops = {
     .create = v1_create,
     .update = v1_update,
     .enter = v1_enter,
+    .enter_self = v1_enter_self,
     .freeze = v1_freeze,
     .is_frozen = v1_is_frozen,
     .pids = v1_pids,

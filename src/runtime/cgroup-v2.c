@@ -460,6 +460,13 @@ static int v2_enter(struct cgroup *cg, pid_t pid, struct vsl_error **err)
 	return cg_enter_dir(&cg->v2, pid, err);
 }
 
+/* v2 moves threads only inside a threaded subtree: without CLONE_INTO_CGROUP
+ * the whole process goes, at cgroup.procs' price. */
+static int v2_enter_self(struct cgroup *cg, bool in_v2, struct vsl_error **err)
+{
+	return in_v2 ? 0 : cg_enter_dir(&cg->v2, 0, err); /* 0: ourselves */
+}
+
 static int read_frozen(struct cg_hier *h, bool *ret, struct vsl_error **err)
 {
 	uint64_t v = 0;
@@ -594,6 +601,7 @@ const struct cgroup_ops cgroup_v2_ops = {
     .create = v2_create,
     .update = v2_update,
     .enter = v2_enter,
+    .enter_self = v2_enter_self,
     .freeze = v2_freeze,
     .is_frozen = v2_is_frozen,
     .pids = v2_pids,

@@ -375,6 +375,20 @@ int cg_enter_dir(struct cg_hier *h, pid_t pid, struct vsl_error **err)
 	return cg_writef(fd, h->dir, "cgroup.procs", err, "%d", (int)pid);
 }
 
+/* Writing a pid to cgroup.procs takes the kernel's global threadgroup rwsem
+ * for writing, and the first writer after a quiet spell waits for an RCU grace
+ * period there (rcu_sync, ~10 ms on this kind of host). A thread that moves
+ * itself alone, "0" into a v1 `tasks` file, needs no threadgroup stability and
+ * skips that lock (Linux 6.2+; older kernels take it and are only slower). For
+ * a process with one thread, moving the thread moves the process. */
+int cg_enter_self_v1(struct cg_hier *h, struct vsl_error **err)
+{
+	int fd = cg_open_dir(h, err);
+	if (fd < 0)
+		return fd;
+	return cg_write(fd, h->dir, "tasks", "0", err);
+}
+
 uint32_t cg_required(const struct oci_resources *r)
 {
 	uint32_t m = 0;
@@ -847,9 +861,22 @@ int cgroup_unified_fd(struct cgroup *cg)
 	return fd < 0 ? -1 : fd;
 }
 
+int cgroup_clone_fd(struct cgroup *cg)
+{
+	if (cg->layout == CGROUP_LEGACY || cg->v2.mnt == NULL)
+		return -1;
+	int fd = cg_open_dir(&cg->v2, NULL);
+	return fd < 0 ? -1 : fd;
+}
+
 int cgroup_enter(struct cgroup *cg, pid_t pid, struct vsl_error **err)
 {
 	return cg->ops->enter(cg, pid, err);
+}
+
+int cgroup_enter_self(struct cgroup *cg, bool in_v2, struct vsl_error **err)
+{
+	return cg->ops->enter_self(cg, in_v2, err);
 }
 
 int cgroup_freeze(struct cgroup *cg, bool frozen, struct vsl_error **err)
@@ -981,6 +1008,14 @@ static int hybrid_enter(struct cgroup *cg, pid_t pid, struct vsl_error **err)
 	return cg_enter_dir(&cg->v2, pid, err);
 }
 
+static int hybrid_enter_self(struct cgroup *cg, bool in_v2, struct vsl_error **err)
+{
+	int r = cgroup_v1_ops.enter_self(cg, true, err);
+	if (r < 0 || in_v2)
+		return r;
+	return cg_enter_dir(&cg->v2, 0, err); /* 0: ourselves */
+}
+
 static int hybrid_freeze(struct cgroup *cg, bool frozen, struct vsl_error **err)
 {
 	if (v1_has(cg, CG_FREEZER))
@@ -1024,6 +1059,7 @@ const struct cgroup_ops cgroup_hybrid_ops = {
     .create = hybrid_create,
     .update = hybrid_update,
     .enter = hybrid_enter,
+    .enter_self = hybrid_enter_self,
     .freeze = hybrid_freeze,
     .is_frozen = hybrid_is_frozen,
     .pids = hybrid_pids,

@@ -31,11 +31,11 @@ struct cgroup;
 /* Resolves cgroupsPath (absolute, relative, or systemd's "slice:prefix:name"
  * when systemd is true) for container `id`, on the host's layout. Creates nothing. */
 int cgroup_open(const char *cgroups_path, const char *id, bool systemd, struct cgroup **ret,
-		struct vsl_error **err);
+                struct vsl_error **err);
 /* Same, with the mount table read from `mountinfo` (a file path) and every
  * mount point prefixed by `root` (a fake tree in tests). */
 int cgroup_open_at(const char *mountinfo, const char *root, const char *cgroups_path, const char *id,
-		   bool systemd, struct cgroup **ret, struct vsl_error **err);
+                   bool systemd, struct cgroup **ret, struct vsl_error **err);
 void cgroup_free(struct cgroup *cg);
 
 enum cgroup_layout cgroup_layout(const struct cgroup *cg);
@@ -50,7 +50,16 @@ int cgroup_update(struct cgroup *cg, const struct oci_resources *res, struct vsl
 /* An O_DIRECTORY fd of the v2 cgroup for clone3(CLONE_INTO_CGROUP), or -1 when
  * the layout cannot place a process with it alone (v1 controllers). */
 int cgroup_unified_fd(struct cgroup *cg);
+/* The v2 cgroup's fd for clone3(CLONE_INTO_CGROUP) on unified and hybrid
+ * layouts (-1 on v1): it places the child in the v2 half only; the child then
+ * calls cgroup_enter_self() for the rest. */
+int cgroup_clone_fd(struct cgroup *cg);
+/* Moves `pid` (its whole thread group) into the cgroup. */
 int cgroup_enter(struct cgroup *cg, pid_t pid, struct vsl_error **err);
+/* Moves the calling process, which must have a single thread (a child fresh
+ * from clone), into the cgroup; `in_v2`: CLONE_INTO_CGROUP placed it in the v2
+ * cgroup already. Cheaper than cgroup_enter(): see cgroup.c. */
+int cgroup_enter_self(struct cgroup *cg, bool in_v2, struct vsl_error **err);
 int cgroup_freeze(struct cgroup *cg, bool frozen, struct vsl_error **err);
 int cgroup_is_frozen(struct cgroup *cg, bool *ret, struct vsl_error **err);
 /* All pids in the cgroup (and its children). *ret is malloc'd. */

@@ -26,9 +26,12 @@ char *rt_hook_state(const struct rt_state *s, enum rt_status status, const struc
 int rt_wait_status(int pidfd);
 int rt_write_pid_file(const char *path, pid_t pid, struct vsl_error **err);
 int rt_forward_signals_until_exit(int pidfd);
-/* clone3() with CLONE_PIDFD, straight into the cgroup where the layout allows
- * (then *ret_in_cgroup is true). Returns 0 in the child, like fork(). */
-long rt_clone(uint64_t flags, struct cgroup *cg, int *ret_pidfd, bool *ret_in_cgroup);
+/* clone3() with CLONE_PIDFD, straight into the v2 cgroup where there is one
+ * (then *ret_in_v2 is true, in parent and child). The child then finishes with
+ * cgroup_enter_self(cg, *ret_in_v2): a parent writing the child's pid to
+ * cgroup.procs would wait ~10 ms for an RCU grace period. Returns 0 in the
+ * child, like fork(). */
+long rt_clone(uint64_t flags, struct cgroup *cg, int *ret_pidfd, bool *ret_in_v2);
 /* First and last words of a child of the runtime: default signals, not
  * dumpable, dies with the runtime; and the error sent back before _exit. */
 void rt_child_prologue(int sync_parent);

@@ -56,6 +56,7 @@ struct spawn {
 	pid_t pid;
 	int pidfd;
 	int master; /* foreground terminal: the pty master the child sent */
+	bool in_v2; /* clone3 placed the child in the v2 cgroup */
 	bool made_dir;
 	struct rt_state state;
 };
@@ -144,6 +145,9 @@ static int child_setup(struct spawn *sp, struct vsl_error **err)
 
 	if (sync_expect(sp->sync_child, SYNC_GO, NULL, err) < 0)
 		return -1;
+	/* First, so that the limits hold for all the setup below. */
+	if (cgroup_enter_self(sp->cg, sp->in_v2, err) < 0)
+		return vsl_error_prefix(err, "enter the container's cgroup");
 	if (sp->ns.clone_flags & CLONE_NEWUSER) {
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			return vsl_error_errno(err, errno, "become root in the user namespace (is uid/gid 0 mapped?)");
@@ -333,14 +337,14 @@ static int make_state_dir(struct spawn *sp, const struct rt_context *ctx, struct
 	return 0;
 }
 
-long rt_clone(uint64_t flags, struct cgroup *cg, int *ret_pidfd, bool *ret_in_cgroup)
+long rt_clone(uint64_t flags, struct cgroup *cg, int *ret_pidfd, bool *ret_in_v2)
 {
 	struct clone_args args = {
 		.flags = flags | CLONE_PIDFD,
 		.pidfd = (uint64_t)(uintptr_t)ret_pidfd,
 		.exit_signal = SIGCHLD,
 	};
-	int cgfd = cgroup_unified_fd(cg);
+	int cgfd = cgroup_clone_fd(cg);
 	if (cgfd >= 0) {
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t)cgfd;
@@ -352,7 +356,7 @@ long rt_clone(uint64_t flags, struct cgroup *cg, int *ret_pidfd, bool *ret_in_cg
 		pid = syscall(SYS_clone3, &args, sizeof(args));
 		cgfd = -1;
 	}
-	*ret_in_cgroup = cgfd >= 0;
+	*ret_in_v2 = cgfd >= 0;
 	return pid;
 }
 
@@ -380,23 +384,20 @@ _Noreturn void rt_child_fail(int sync_child, const struct vsl_error *err)
 
 static int clone_child(struct spawn *sp, struct vsl_error **err)
 {
-	bool in_cgroup;
-	long pid = rt_clone(sp->ns.clone_flags, sp->cg, &sp->pidfd, &in_cgroup);
+	long pid = rt_clone(sp->ns.clone_flags, sp->cg, &sp->pidfd, &sp->in_v2);
 	if (pid < 0)
 		return vsl_error_errno(err, errno, "create container process");
 	if (pid == 0)
 		child_main(sp);
 	sp->pid = (pid_t)pid;
-	return in_cgroup ? 1 : 0;
+	return 0;
 }
 
-static int parent_handshake(struct spawn *sp, bool in_cgroup, struct vsl_error **err)
+static int parent_handshake(struct spawn *sp, struct vsl_error **err)
 {
 	const struct oci_config *c = sp->config;
 	int r;
 	if ((sp->ns.clone_flags & CLONE_NEWUSER) && ns_write_id_maps(sp->pid, c, err) < 0)
-		return -1;
-	if (!in_cgroup && cgroup_enter(sp->cg, sp->pid, err) < 0)
 		return -1;
 	if (c->process.has_oom_score_adj) {
 		char path[64], value[32];
@@ -571,8 +572,8 @@ static int spawn_container(const struct rt_context *ctx, struct spawn *sp, struc
 	if (ns_plan_open(&sp->ns, sp->config, err) < 0)
 		goto fail;
 	int r = ns_plan_enter(&sp->ns, sp->config, err);
-	int in_cgroup = r < 0 ? -1 : clone_child(sp, err);
-	if (ns_plan_leave(&sp->ns, r < 0 || in_cgroup < 0 ? NULL : err) < 0 || r < 0 || in_cgroup < 0)
+	int cloned = r < 0 ? -1 : clone_child(sp, err);
+	if (ns_plan_leave(&sp->ns, r < 0 || cloned < 0 ? NULL : err) < 0 || r < 0 || cloned < 0)
 		goto fail;
 	closep(&sp->sync_child);
 	sp->sync_child = -1;
@@ -581,7 +582,7 @@ static int spawn_container(const struct rt_context *ctx, struct spawn *sp, struc
 	closep(&sp->console_fd);
 	sp->console_fd = -1;
 
-	if (parent_handshake(sp, in_cgroup == 1, err) < 0)
+	if (parent_handshake(sp, err) < 0)
 		goto fail;
 	if (proc_start_time(sp->pid, &sp->state.start_time) < 0) {
 		vsl_error_set(err, "container process exited during setup");

@@ -42,6 +42,8 @@ struct exec_job {
 	int sync_parent, sync_child, console_fd;
 	int pidfd, master;
 	pid_t pid;
+	struct cgroup *cg; /* the container's, borrowed */
+	bool in_v2;        /* clone3 placed the child in the v2 cgroup */
 };
 
 static void exec_job_clear(struct exec_job *j)
@@ -62,6 +64,9 @@ static int exec_child_setup(struct exec_job *j, struct vsl_error **err)
 	const struct oci_process *p = &j->process;
 	if (sync_expect(j->sync_child, SYNC_GO, NULL, err) < 0)
 		return -1;
+	/* Before the namespaces: the cgroup paths are the host's. */
+	if (cgroup_enter_self(j->cg, j->in_v2, err) < 0)
+		return vsl_error_prefix(err, "enter the container's cgroup");
 	/* One call, the kernel orders it (user first); root and cwd become the container's. */
 	if (j->join_flags && setns(j->container_pidfd, j->join_flags) < 0)
 		return vsl_error_errno(err, errno, "join the container's namespaces");
@@ -101,7 +106,7 @@ static _Noreturn void exec_child_main(struct exec_job *j)
 }
 
 /* Enters the pid and time namespaces for our children only, clones, and comes back. */
-static int exec_clone(struct exec_job *j, struct cgroup *cg, struct vsl_error **err)
+static int exec_clone(struct exec_job *j, struct vsl_error **err)
 {
 	int for_children = 0;
 	if (j->config->namespaces[NS_PID].present)
@@ -114,8 +119,7 @@ static int exec_clone(struct exec_job *j, struct cgroup *cg, struct vsl_error **
 	if (for_children && setns(j->container_pidfd, for_children) < 0)
 		return vsl_error_errno(err, errno, "join the container's pid namespace");
 
-	bool in_cgroup;
-	long pid = rt_clone(0, cg, &j->pidfd, &in_cgroup);
+	long pid = rt_clone(0, j->cg, &j->pidfd, &j->in_v2);
 	int saved = errno;
 	if (pid == 0)
 		exec_child_main(j);
@@ -126,14 +130,12 @@ static int exec_clone(struct exec_job *j, struct cgroup *cg, struct vsl_error **
 	if (pid < 0)
 		return vsl_error_errno(err, saved, "create exec process");
 	j->pid = (pid_t)pid;
-	return in_cgroup ? 1 : 0;
+	return 0;
 }
 
-static int exec_handshake(struct exec_job *j, struct cgroup *cg, bool in_cgroup, struct vsl_error **err)
+static int exec_handshake(struct exec_job *j, struct vsl_error **err)
 {
 	int r;
-	if (!in_cgroup && cgroup_enter(cg, j->pid, err) < 0)
-		return -1;
 	if ((r = sync_send(j->sync_parent, SYNC_GO, NULL, -1)) < 0)
 		return vsl_error_errno(err, -r, "start exec process");
 	for (;;) {
@@ -357,14 +359,14 @@ int rt_exec(const struct rt_context *ctx, const struct rt_exec_opts *o, int *ret
 	j.sync_parent = sv[0];
 	j.sync_child = sv[1];
 
-	int in_cgroup = exec_clone(&j, h.cg, err);
-	if (in_cgroup < 0)
+	j.cg = h.cg;
+	if (exec_clone(&j, err) < 0)
 		goto out;
 	closep(&j.sync_child);
 	j.sync_child = -1;
 	closep(&j.console_fd);
 	j.console_fd = -1;
-	if (exec_handshake(&j, h.cg, in_cgroup == 1, err) < 0) {
+	if (exec_handshake(&j, err) < 0) {
 		syscall(SYS_pidfd_send_signal, j.pidfd, SIGKILL, NULL, 0);
 		rt_wait_status(j.pidfd);
 		goto out;
