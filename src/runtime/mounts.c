@@ -23,6 +23,7 @@
 #include "runtime/resolve.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 /* Attributes fsmount() accepts for a fresh mount. */
 #define FSMOUNT_ATTRS                                                                                        \
@@ -472,6 +473,14 @@ static int cg_hierarchies(bool fresh, struct cg_hier **ret, size_t *ret_n, struc
 	_cleanup_fclose_ FILE *cg = fopen("/proc/self/cgroup", "re");
 	if (cg == NULL)
 		return vsl_error_errno(err, errno, "open /proc/self/cgroup");
+	/* Read once for every hierarchy (a dozen on a v1 host), one string a line. */
+	_cleanup_free_ char *mi = NULL;
+	size_t mi_len = 0;
+	if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", 64 << 20, &mi, &mi_len, err) < 0)
+		return -1;
+	for (size_t i = 0; i < mi_len; i++)
+		if (mi[i] == '\n')
+			mi[i] = '\0';
 	struct cg_hier *h = NULL;
 	size_t n = 0;
 	_cleanup_free_ char *line = NULL;
@@ -486,18 +495,12 @@ static int cg_hierarchies(bool fresh, struct cg_hier **ret, size_t *ret_n, struc
 		const char *ctrls = c1 + 1, *path = c2 + 1;
 		bool unified = strcmp(line, "0") == 0;
 
-		_cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
-		if (mi == NULL) {
-			cg_hier_free(h, n);
-			return vsl_error_errno(err, errno, "open /proc/self/mountinfo");
-		}
-		_cleanup_free_ char *ml = NULL;
-		size_t mcap = 0;
-		while (getline(&ml, &mcap, mi) > 0) {
+		for (const char *ml = mi; ml < mi + mi_len; ml += strlen(ml) + 1) {
 			/* id parent dev root mountpoint opts [optional...] - fstype source superopts */
 			char root[PATH_MAX], mp[PATH_MAX], fstype[64], super[1024];
-			char *dash = strstr(ml, " - ");
-			if (dash == NULL || sscanf(ml, "%*d %*d %*s %4095s %4095s", root, mp) != 2 ||
+			const char *dash = strstr(ml, " - ");
+			if (dash == NULL || strncmp(dash + 3, "cgroup", 6) != 0 ||
+			    sscanf(ml, "%*d %*d %*s %4095s %4095s", root, mp) != 2 ||
 			    sscanf(dash + 3, "%63s %*s %1023s", fstype, super) != 2)
 				continue;
 			bool match;
