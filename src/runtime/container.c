@@ -645,11 +645,15 @@ void rt_handle_clear(struct rt_handle *h)
 	state_clear(&h->state);
 }
 
-static int run_poststart(const struct rt_handle *h, struct vsl_error **err)
+/* `c`: the container's config when the caller has it, else it is loaded. */
+static int run_poststart(const struct rt_handle *h, const struct oci_config *c, struct vsl_error **err)
 {
-	_cleanup_config_ struct oci_config *c = NULL;
-	if (oci_config_load(h->dirfd, CONFIG_COPY, &c, err) < 0)
-		return -1;
+	_cleanup_config_ struct oci_config *loaded = NULL;
+	if (c == NULL) {
+		if (oci_config_load(h->dirfd, CONFIG_COPY, &loaded, err) < 0)
+			return -1;
+		c = loaded;
+	}
 	if (c->hooks.count[HOOK_POSTSTART] == 0)
 		return 0;
 	_cleanup_free_ char *st = rt_hook_state(&h->state, RT_RUNNING, c);
@@ -658,6 +662,19 @@ static int run_poststart(const struct rt_handle *h, struct vsl_error **err)
 	if (hooks_run("poststart", c->hooks.list[HOOK_POSTSTART], c->hooks.count[HOOK_POSTSTART], st, &herr) < 0)
 		log_warn("%s", vsl_error_message(herr));
 	return 0;
+}
+
+/* Lets a created container's init exec; `c` as in run_poststart(). */
+static int start_created(const struct rt_handle *h, const struct oci_config *c, struct vsl_error **err)
+{
+	_cleanup_close_ int fd = openat(h->dirfd, EXEC_FIFO, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return vsl_error_errno(err, errno, "start container '%s'", h->state.id);
+	if (write(fd, "0", 1) != 1)
+		return vsl_error_errno(err, errno, "start container '%s'", h->state.id);
+	if (unlinkat(h->dirfd, EXEC_FIFO, 0) < 0 && errno != ENOENT)
+		return vsl_error_errno(err, errno, "remove exec fifo");
+	return run_poststart(h, c, err);
 }
 
 int rt_start(const struct rt_context *ctx, const char *id, struct vsl_error **err)
@@ -669,14 +686,7 @@ int rt_start(const struct rt_context *ctx, const char *id, struct vsl_error **er
 		return vsl_error_set(err, "cannot start a container that has stopped");
 	if (h.status != RT_CREATED)
 		return vsl_error_set(err, "cannot start an already running container");
-	_cleanup_close_ int fd = openat(h.dirfd, EXEC_FIFO, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return vsl_error_errno(err, errno, "start container '%s'", id);
-	if (write(fd, "0", 1) != 1)
-		return vsl_error_errno(err, errno, "start container '%s'", id);
-	if (unlinkat(h.dirfd, EXEC_FIFO, 0) < 0 && errno != ENOENT)
-		return vsl_error_errno(err, errno, "remove exec fifo");
-	return run_poststart(&h, err);
+	return start_created(&h, NULL, err);
 }
 
 int rt_state(const struct rt_context *ctx, const char *id, char **ret_json, struct vsl_error **err)
@@ -726,11 +736,9 @@ static void wait_exit(int pidfd, int timeout_ms)
 		;
 }
 
-int rt_destroy(struct rt_handle *h, struct vsl_error **err)
+/* rt_destroy() with the config at hand (NULL: no poststop hooks to run). */
+static int destroy_opened(struct rt_handle *h, const struct oci_config *c, struct vsl_error **err)
 {
-	_cleanup_config_ struct oci_config *c = NULL;
-	oci_config_load(h->dirfd, CONFIG_COPY, &c, NULL);
-
 	if (h->cg) {
 		_cleanup_error_ struct vsl_error *kerr = NULL;
 		cgroup_kill_all(h->cg, SIGKILL, &kerr);
@@ -755,6 +763,13 @@ int rt_destroy(struct rt_handle *h, struct vsl_error **err)
 	if (r < 0)
 		return vsl_error_errno(err, -r, "remove state of '%s'", h->state.id);
 	return 0;
+}
+
+int rt_destroy(struct rt_handle *h, struct vsl_error **err)
+{
+	_cleanup_config_ struct oci_config *c = NULL;
+	oci_config_load(h->dirfd, CONFIG_COPY, &c, NULL);
+	return destroy_opened(h, c, err);
 }
 
 int rt_delete(const struct rt_context *ctx, const char *id, bool force, struct vsl_error **err)
@@ -908,7 +923,11 @@ int rt_run(const struct rt_context *ctx, const struct rt_create_opts *o, bool de
 		spawn_clear(&sp);
 		return r;
 	}
-	r = rt_start(ctx, o->id, err);
+	/* What start and delete would read back from the state dir, we hold:
+	 * a view of it, owned by sp (never rt_handle_clear'd). */
+	struct rt_handle h = {
+	    .rootfd = sp.rootfd, .dirfd = sp.dirfd, .state = sp.state, .cg = sp.cg, .status = RT_CREATED};
+	r = start_created(&h, sp.config, err);
 	if (r < 0 || detach) {
 		if (r < 0) {
 			spawn_abort(&sp);
@@ -920,12 +939,14 @@ int rt_run(const struct rt_context *ctx, const struct rt_create_opts *o, bool de
 	if (sp.master >= 0)
 		console_proxy(sp.master, sp.pidfd);
 	*ret_status = rt_forward_signals_until_exit(sp.pidfd);
-	spawn_clear(&sp);
 
-	struct rt_handle h;
-	if (rt_open(ctx, o->id, &h, err) < 0)
-		return -1;
-	r = rt_destroy(&h, err);
-	rt_handle_clear(&h);
+	/* Unless `delete --force` took it meanwhile (and the id was reused). */
+	struct stat ours, now;
+	if (fstat(sp.dirfd, &ours) < 0 || fstatat(sp.rootfd, o->id, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    ours.st_ino != now.st_ino || ours.st_dev != now.st_dev)
+		r = vsl_error_set_code(err, ENOENT, "container does not exist");
+	else
+		r = destroy_opened(&h, sp.config, err);
+	spawn_clear(&sp);
 	return r;
 }
