@@ -43,7 +43,9 @@ struct registry;
 /* domain as in a normalized reference ("docker.io" -> https://registry-1.docker.io).
  * Loopback registries (localhost, 127.0.0.0/8, ::1) and insecure ones: HTTPS
  * without verification first, then plain HTTP (as Docker does). cfg may be NULL
- * (no mirrors, verified TLS, the default auth file). Nothing is sent yet. */
+ * (no mirrors, verified TLS, the default auth file); a cfg from `= {0}` has
+ * tls_verify false, so set it. tls_verify false also allows plain HTTP, as
+ * for an insecure registry. Nothing is sent yet. */
 int registry_open(const char *domain, const struct registry_config *cfg, struct registry **ret,
                   struct vsl_error **err);
 void registry_free(struct registry *r);
