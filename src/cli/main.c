@@ -1,30 +1,79 @@
-/* vessel: the command people type. For now it carries the runtime
- * (`vessel runtime ...`); images, containers, networks and volumes come next. */
+/* vessel: the command people type. Global flags, then one command from the
+ * table; the runtime's runc command line is `vessel runtime ...`. */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "cli/runtime-cli.h"
+#include "util/cleanup.h"
+#include "util/error.h"
 
-static void usage(void)
+#define VERSION "0.1.0"
+
+struct no_args {
+	char unused;
+};
+
+static int cmd_version(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
 {
-	printf("Usage: vessel <command> [arguments]\n\n"
-	       "Commands:\n"
-	       "  runtime    the OCI runtime, with runc's command line (see 'vessel runtime --help')\n"
-	       "  version    show the version\n");
+	(void)ctx, (void)opts, (void)argc, (void)argv, (void)err;
+	printf("vessel version %s\n", VERSION);
+	return 0;
 }
+
+static const struct cli_command image_group = {
+    .name = "image", .flags = CLI_GROUP, .usage = "COMMAND", .help = "Manage images", .sub = image_commands};
+
+static const struct cli_flag global_flags[] = {
+    CLI_STRING("root", 0, struct cli_global, root, "Root of persistent state (default /var/lib/vessel)"),
+    CLI_STRING("runroot", 0, struct cli_global, runroot, "Root of runtime state (default /run/vessel)"),
+    CLI_STRING("config", 0, struct cli_global, config_file, "Config file (default /etc/vessel/config.json)"),
+    CLI_LIST("registry-mirror", 0, struct cli_global, registry_mirrors, "Registry mirror, tried first for docker.io"),
+    CLI_LIST("insecure-registry", 0, struct cli_global, insecure_registries, "Registry reached over plain HTTP"),
+    CLI_BOOL("debug", 'D', struct cli_global, debug, "Enable debug output"),
+    CLI_END,
+};
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage();
-		return argc < 2 ? 125 : 0;
-	}
-	if (strcmp(argv[1], "runtime") == 0)
+	if (argc >= 2 && strcmp(argv[1], "runtime") == 0)
 		return runtime_cli_main(argc - 1, argv + 1);
-	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
-		printf("vessel version 0.1.0\n");
-		return 0;
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0)
+		argv[1] = "version";
+
+	/* Every command: the image group's top-level names, then the groups. */
+	size_t n_image = 0;
+	while (image_toplevel_commands[n_image].name)
+		n_image++;
+	struct cli_command *table = calloc(n_image + 4, sizeof(*table));
+	if (table == NULL)
+		return 125;
+	size_t n = 0;
+	for (size_t i = 0; i < n_image; i++)
+		table[n++] = image_toplevel_commands[i];
+	table[n++] = image_group;
+	table[n++] = (struct cli_command){
+	    .name = "version", .run = cmd_version, .max_args = 0, .help = "Show the vessel version information"};
+	/* Listed for --help; main() hands `runtime` to runc's command line before dispatch. */
+	table[n++] = (struct cli_command){.name = "runtime", .run = cmd_version, .max_args = CLI_ARGS_ANY,
+					  .help = "The OCI runtime, with runc's command line"};
+
+	struct cli_global global = {0};
+	int optind_ = 0;
+	int code = cli_parse_flags(global_flags, true, "vessel", argc, argv, &global, &optind_);
+	if (code >= 0) {
+		if (code == 0)
+			code = cli_dispatch(table, &global, "vessel", 1, (char *[]){"--help", NULL});
+		free(table);
+		return code;
 	}
-	fprintf(stderr, "vessel: unknown command '%s'\nRun 'vessel --help' for usage.\n", argv[1]);
-	return 125;
+	if (optind_ < argc && strcmp(argv[optind_], "runtime") == 0)
+		code = runtime_cli_main(argc - optind_, argv + optind_);
+	else
+		code = cli_dispatch(table, &global, "vessel", argc - optind_, argv + optind_);
+	cli_flags_free(global_flags, &global);
+	free(table);
+	return code;
 }
