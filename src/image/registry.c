@@ -1465,6 +1465,16 @@ static int check_repo(const struct registry *r, const char *repo, struct vsl_err
 	return 0;
 }
 
+int registry_prepare_push(struct registry *r, const char *repo, struct vsl_error **err)
+{
+	int rc = check_repo(r, repo, err);
+	if (rc < 0)
+		return rc;
+	if (remember_push_repo(r, repo) < 0)
+		return vsl_error_errno(err, ENOMEM, "registry '%s'", r->domain);
+	return 0;
+}
+
 int registry_ping(struct registry *r, struct vsl_error **err)
 {
 	struct endpoint *ep = registry_endpoint(r);

@@ -93,9 +93,15 @@ int registry_fetch_blob(struct registry *r, const char *repo, const char *digest
                         registry_sink_fn sink, registry_progress_fn progress, void *userdata,
                         struct vsl_error **err);
 
-/* HEAD; *ret_exists false on 404. */
+/* HEAD; *ret_exists false on 404. Asks for pull access only, unless
+ * registry_prepare_push() (or a push) named the repository before. */
 int registry_blob_exists(struct registry *r, const char *repo, const char *digest, bool *ret_exists,
                          struct vsl_error **err);
+
+/* From now on, requests for repo ask for push access too: a pusher calls it
+ * first, so that its registry_blob_exists() checks in a repository that does
+ * not exist yet are not refused (a pull-only token cannot see it). */
+int registry_prepare_push(struct registry *r, const char *repo, struct vsl_error **err);
 
 /* Uploads size bytes of fd (read with pread from offset 0): POST, then one
  * monolithic PUT, or PATCH chunks of chunk_size then PUT ?digest= when

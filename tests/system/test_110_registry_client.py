@@ -130,6 +130,15 @@ def test_blob_exists(registry, image):
                 sha256(b"absent")).stdout == b"false\n"
 
 
+def test_blob_exists_for_a_push(registry, auth_proxy, image):
+    p = auth_proxy(auth="bearer", users=USERS)
+    digest, _ = image["layers"][0]
+    r = tool("--creds", "alice:s3cret", "--prepare-push", "blob-exists", p.domain, "new/repo", digest)
+    assert r.stdout == b"false\n"
+    assert [t["scope"] for t in p.token_requests if t["scope"]] == [
+        ["repository:new/repo:pull,push"]]
+
+
 def test_bearer_anonymous(registry, auth_proxy, image):
     p = auth_proxy(auth="bearer")
     digest, data = image["layers"][0]

@@ -13,7 +13,8 @@
  *   registry-tool [options] tags DOMAIN REPO             (--page-size N)
  *
  * Options: --insecure HOST, --mirror URL, --mirror-registry DOMAIN (repeatable),
- * --auth-file FILE, --creds USER:SECRET, --tls-verify=false.
+ * --auth-file FILE, --creds USER:SECRET, --tls-verify=false, --prepare-push
+ * (registry_prepare_push() on REPO first).
  *
  * Exit status: 0, or 2 for ENOENT, 3 for EACCES, 4 for EBADMSG, 1 otherwise;
  * the error message goes to stderr. */
@@ -48,6 +49,7 @@ struct options {
 	unsigned page_size;
 	int64_t size;
 	unsigned threads;
+	bool prepare_push;
 };
 
 static int fail(struct vsl_error *err, int r)
@@ -176,6 +178,7 @@ int main(int argc, char **argv)
 	    {"size", required_argument, NULL, 'S'},
 	    {"debug", no_argument, NULL, 'd'},
 	    {"threads", required_argument, NULL, 'T'},
+	    {"prepare-push", no_argument, NULL, 'P'},
 	    {},
 	};
 	int c;
@@ -217,6 +220,9 @@ int main(int argc, char **argv)
 		case 'S':
 			o.size = strtoll(optarg, NULL, 10);
 			break;
+		case 'P':
+			o.prepare_push = true;
+			break;
 		case 'T':
 			o.threads = (unsigned)strtoul(optarg, NULL, 10);
 			break;
@@ -237,6 +243,9 @@ int main(int argc, char **argv)
 	_cleanup_registry_ struct registry *r = NULL;
 	int rc = open_registry(&o, domain, &r, &err);
 	if (rc < 0)
+		return fail(err, rc);
+
+	if (o.prepare_push && nargs > 0 && (rc = registry_prepare_push(r, args[0], &err)) < 0)
 		return fail(err, rc);
 
 	if (strcmp(cmd, "ping") == 0 && nargs == 0) {
