@@ -5,7 +5,7 @@ BUILD ?= build
 PREFIX ?= /usr/local
 PYTEST ?= /usr/bin/python3 -m pytest
 
-.PHONY: all deps build install demo check unit system asan bench format clean
+.PHONY: all deps build install demo check unit system asan bench fuzz format clean
 
 all: build
 
@@ -46,6 +46,21 @@ check:
 bench: build
 	@scripts/install-deps.sh bench
 	@bench/run.sh $(BUILD)
+
+# Each libFuzzer target for FUZZ_TIME seconds (default 60): new inputs go to
+# build-fuzz/corpus/<target>, crash reproducers to build-fuzz/; the seeds in
+# tests/fuzz/corpus are only read.
+fuzz:
+	@scripts/install-deps.sh check
+	@test -f build-fuzz/build.ninja || CC=clang meson setup build-fuzz -Dfuzz=true
+	ninja -C build-fuzz fuzz-targets
+	@set -e; for f in build-fuzz/tests/fuzz/fuzz-*; do \
+		[ -f "$$f" ] && [ -x "$$f" ] || continue; \
+		t=$${f##*/fuzz-}; mkdir -p build-fuzz/corpus/$$t; \
+		echo "fuzz-$$t: $(or $(FUZZ_TIME),60)s"; \
+		$$f -max_total_time=$(or $(FUZZ_TIME),60) -artifact_prefix=build-fuzz/ \
+			build-fuzz/corpus/$$t tests/fuzz/corpus/$$t; \
+	done
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,9 +1,13 @@
 #include "image/reference.h"
 
 #include <errno.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wctype.h>
 
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -57,12 +61,135 @@ static bool is_lower_xdigit(char c)
 	return is_digit(c) || (c >= 'a' && c <= 'f');
 }
 
-static bool has_upper(const char *s, size_t n)
+/* Length of the valid UTF-8 sequence at s (no overlong forms, no surrogates,
+ * nothing past U+10FFFF), or 0 when it is not one. */
+static size_t utf8_sequence(const unsigned char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (is_upper(s[i]))
+	size_t len;
+	unsigned lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		if (s[0] == 0xe0)
+			lo = 0xa0;
+		else if (s[0] == 0xed)
+			hi = 0x9f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+#define RUNE_INVALID UINT32_MAX
+
+/* The code point of the UTF-8 sequence at s in *ret_cp (RUNE_INVALID for a byte
+ * that starts no valid one), and its length, at least 1. */
+static size_t rune_next(const unsigned char *s, size_t n, uint32_t *ret_cp)
+{
+	if (s[0] < 0x80) {
+		*ret_cp = s[0];
+		return 1;
+	}
+	size_t len = utf8_sequence(s, n);
+	if (len == 0) {
+		*ret_cp = RUNE_INVALID;
+		return 1;
+	}
+	uint32_t cp = s[0] & (0xffu >> (len + 1));
+	for (size_t i = 1; i < len; i++)
+		cp = (cp << 6) | (s[i] & 0x3fu);
+	*ret_cp = cp;
+	return len;
+}
+
+static size_t rune_encode(uint32_t cp, char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | cp >> 18);
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* Unicode case tables for non-ASCII letters: C.UTF-8 is built into glibc, so this
+ * does not depend on which locales are installed, nor on the process's locale. */
+static locale_t utf8_locale;
+static pthread_once_t utf8_locale_once = PTHREAD_ONCE_INIT;
+
+static void utf8_locale_init(void)
+{
+	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/* Go's unicode.ToLower: the simple lowercase mapping of one code point. */
+static uint32_t rune_lower(uint32_t cp)
+{
+	if (cp < 0x80)
+		return is_upper((char)cp) ? cp - 'A' + 'a' : cp;
+	pthread_once(&utf8_locale_once, utf8_locale_init);
+	if (utf8_locale == (locale_t)0)
+		return cp;
+	return (uint32_t)towlower_l((wint_t)cp, utf8_locale);
+}
+
+/* Whether Go's strings.ToLower would change s: Docker's test for a name that is
+ * not lowercase. It changes capitals of any script, and bytes that are not UTF-8
+ * (it replaces them with U+FFFD). */
+static bool lowercase_changes(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		i += rune_next(u + i, n - i, &cp);
+		if (cp == RUNE_INVALID || rune_lower(cp) != cp)
 			return true;
+	}
 	return false;
+}
+
+/* Go's strings.ToLower. NULL when out of memory. */
+static char *go_lower(const char *s)
+{
+	size_t n = strlen(s);
+	/* An invalid byte grows to three (U+FFFD); nothing grows more. */
+	char *out = malloc(3 * n + 1);
+	if (out == NULL)
+		return NULL;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t o = 0;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		i += rune_next(u + i, n - i, &cp);
+		o += rune_encode(cp == RUNE_INVALID ? 0xfffd : rune_lower(cp), out + o);
+	}
+	out[o] = '\0';
+	return out;
 }
 
 /* path-component: runs of [a-z0-9] joined by ".", "_", "__" or any run of "-". */
@@ -305,16 +432,10 @@ static int reference_parse(const char *s, struct image_ref **ret, struct vsl_err
 {
 	struct match m;
 	if (!reference_match(s, &m)) {
-		_cleanup_free_ char *lower = strdup(s);
+		_cleanup_free_ char *lower = go_lower(s);
 		if (lower == NULL)
 			return vsl_error_errno(err, ENOMEM, "parse reference");
-		bool changed = false;
-		for (char *c = lower; *c; c++)
-			if (is_upper(*c)) {
-				*c = (char)(*c - 'A' + 'a');
-				changed = true;
-			}
-		if (changed && reference_match(lower, &m))
+		if (strcmp(lower, s) != 0 && reference_match(lower, &m))
 			return ref_invalid(err, "repository name must be lowercase");
 		return ref_invalid(err, "invalid reference format");
 	}
@@ -368,7 +489,7 @@ int image_ref_parse(const char *s, struct image_ref **ret, struct vsl_error **er
 		if (n == strlen(LEGACY_DEFAULT_DOMAIN) && memcmp(s, LEGACY_DEFAULT_DOMAIN, n) == 0) {
 			remainder = slash + 1;
 		} else if ((n == strlen("localhost") && memcmp(s, "localhost", n) == 0) ||
-		           memchr(s, '.', n) || memchr(s, ':', n) || has_upper(s, n)) {
+		           memchr(s, '.', n) || memchr(s, ':', n) || lowercase_changes(s, n)) {
 			domain = s;
 			domain_len = n;
 			remainder = slash + 1;
@@ -385,7 +506,7 @@ int image_ref_parse(const char *s, struct image_ref **ret, struct vsl_error **er
 	 * the domain, and names it in the message. */
 	const char *remote = full + domain_len + 1;
 	size_t remote_len = strcspn(remote, ":");
-	if (has_upper(remote, remote_len))
+	if (lowercase_changes(remote, remote_len))
 		return vsl_error_set_code(
 		    err, EINVAL, "invalid reference format: repository name (%.*s) must be lowercase",
 		    (int)remote_len, remote);

@@ -30,10 +30,11 @@ struct image_ref {
 };
 
 /* Parses and normalizes a reference as the user typed it. An invalid one fails
- * with -EINVAL and Docker's own message ("invalid reference format",
+ * with -EINVAL and Docker's own message, byte for byte ("invalid reference format",
  * "invalid reference format: repository name (library/Ubuntu) must be lowercase",
- * "invalid checksum digest length", ...). A string of 64 lowercase hex digits is
- * refused: callers treat it as an image ID. */
+ * "invalid checksum digest length", ...), so callers may add context but should
+ * not reword it. A string of 64 lowercase hex digits is refused: callers treat it
+ * as an image ID. */
 int image_ref_parse(const char *s, struct image_ref **ret, struct vsl_error **err);
 void image_ref_free(struct image_ref *r);
 

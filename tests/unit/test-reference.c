@@ -1,7 +1,8 @@
 /* Image references: the expected values are Docker's, written by hand from the
  * distribution/reference grammar and ParseNormalizedNamed's documented rules
  * (Docker Hub default, "library/" for official images, index.docker.io alias,
- * domain detection, Docker's error messages). */
+ * domain detection, Docker's error messages); the messages are the ones
+ * `docker pull` of Docker 28 prints for the same input. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -195,6 +196,14 @@ static const struct {
      "invalid reference format: repository name (library/ubuntu@SHA256) must be lowercase"},
     /* A bad domain with an uppercase letter that would be a valid path in lower case. */
     {"A_b.c/foo", "repository name must be lowercase"},
+    /* Docker tests case with Go's strings.ToLower: capitals of any script, and
+     * bytes that are not UTF-8, make a name "not lowercase". */
+    {"\xc3\x84" "bc", "invalid reference format: repository name (library/\xc3\x84" "bc) must be lowercase"},
+    {"j\xfc", "invalid reference format: repository name (library/j\xfc) must be lowercase"},
+    {"caf\xc3\xa9", "invalid reference format"},
+    {"\xc3\xa9/app", "invalid reference format"},
+    /* The Kelvin sign lowercases to an ASCII 'k': a valid name once lowercased. */
+    {"\xe2\x84\xaa/ubuntu", "repository name must be lowercase"},
     {HEX64, "invalid repository name (" HEX64 "), cannot specify 64-byte hexadecimal strings"},
     {"ubuntu:", "invalid reference format"},
     {"ubuntu:-x", "invalid reference format"},
