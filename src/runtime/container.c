@@ -936,6 +936,8 @@ int rt_run(const struct rt_context *ctx, const struct rt_create_opts *o, bool de
 		*ret_status = 0;
 		return r;
 	}
+	if (o->on_started)
+		o->on_started(o->userdata, sp.pid);
 	if (sp.master >= 0)
 		console_proxy(sp.master, sp.pidfd);
 	*ret_status = rt_forward_signals_until_exit(sp.pidfd);

@@ -34,6 +34,10 @@ struct rt_create_opts {
 	bool no_pivot;
 	bool no_new_keyring;
 	unsigned preserve_fds;
+	/* rt_run in the foreground: called once the container's process runs
+	 * (vessel records the pid before waiting). */
+	void (*on_started)(void *userdata, pid_t pid);
+	void *userdata;
 };
 
 int rt_create(const struct rt_context *ctx, const struct rt_create_opts *o, struct vsl_error **err);
