@@ -241,7 +241,7 @@ struct rmi_args {
 static int cmd_rmi(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
 {
 	struct rmi_args *a = opts;
-	struct remove_opts ro = {.force = a->force};
+	struct remove_opts ro = {.force = a->force, .in_use = engine_image_in_use, .userdata = ctx->engine};
 	int failed = 0;
 	for (int i = 0; i < argc; i++) {
 		_cleanup_strv_ char **lines = NULL;

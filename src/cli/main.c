@@ -23,8 +23,22 @@ static int cmd_version(struct cli_ctx *ctx, void *opts, int argc, char **argv, s
 	return 0;
 }
 
-static const struct cli_command image_group = {
-    .name = "image", .flags = CLI_GROUP, .usage = "COMMAND", .help = "Manage images", .sub = image_commands};
+/* The tables one after the other, with `extra` empty slots before the end. */
+static struct cli_command *concat(const struct cli_command *const *tables, size_t n_tables, size_t extra)
+{
+	size_t n = 0;
+	for (size_t t = 0; t < n_tables; t++)
+		for (const struct cli_command *c = tables[t]; c->name; c++)
+			n++;
+	struct cli_command *all = calloc(n + extra + 1, sizeof(*all));
+	if (all == NULL)
+		return NULL;
+	n = 0;
+	for (size_t t = 0; t < n_tables; t++)
+		for (const struct cli_command *c = tables[t]; c->name; c++)
+			all[n++] = *c;
+	return all;
+}
 
 static const struct cli_flag global_flags[] = {
     CLI_STRING("root", 0, struct cli_global, root, "Root of persistent state (default /var/lib/vessel)"),
@@ -43,17 +57,18 @@ int main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "--version") == 0)
 		argv[1] = "version";
 
-	/* Every command: the image group's top-level names, then the groups. */
-	size_t n_image = 0;
-	while (image_toplevel_commands[n_image].name)
-		n_image++;
-	struct cli_command *table = calloc(n_image + 4, sizeof(*table));
-	if (table == NULL)
+	/* Every command: Docker's top-level names, then the groups. */
+	const struct cli_command *const toplevel[] = {image_toplevel_commands, transfer_commands};
+	const struct cli_command *const image_sub[] = {image_commands, transfer_commands};
+	struct cli_command *table = concat(toplevel, ARRAY_SIZE(toplevel), 3);
+	struct cli_command *images = concat(image_sub, ARRAY_SIZE(image_sub), 0);
+	if (table == NULL || images == NULL)
 		return 125;
 	size_t n = 0;
-	for (size_t i = 0; i < n_image; i++)
-		table[n++] = image_toplevel_commands[i];
-	table[n++] = image_group;
+	while (table[n].name)
+		n++;
+	table[n++] = (struct cli_command){
+	    .name = "image", .flags = CLI_GROUP, .usage = "COMMAND", .help = "Manage images", .sub = images};
 	table[n++] = (struct cli_command){
 	    .name = "version", .run = cmd_version, .max_args = 0, .help = "Show the vessel version information"};
 	/* Listed for --help; main() hands `runtime` to runc's command line before dispatch. */
@@ -67,6 +82,7 @@ int main(int argc, char **argv)
 		if (code == 0)
 			code = cli_dispatch(table, &global, "vessel", 1, (char *[]){"--help", NULL});
 		free(table);
+		free(images);
 		return code;
 	}
 	if (optind_ < argc && strcmp(argv[optind_], "runtime") == 0)
@@ -75,5 +91,6 @@ int main(int argc, char **argv)
 		code = cli_dispatch(table, &global, "vessel", argc - optind_, argv + optind_);
 	cli_flags_free(global_flags, &global);
 	free(table);
+	free(images);
 	return code;
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/container-store.h"
 #include "image/images.h"
 #include "util/cleanup.h"
 #include "util/db.h"
@@ -142,6 +143,8 @@ int engine_open(const struct engine_opts *opts, struct engine **ret, struct vsl_
 		cfg.registry.insecure_registries = e->insecure;
 		r = images_open(e->root_dirfd, e->db, &cfg, &e->images, err);
 	}
+	if (r >= 0)
+		r = container_store_init(e->db, err);
 	if (r < 0) {
 		engine_close(e);
 		return r;
@@ -173,4 +176,15 @@ struct images *engine_images(struct engine *e)
 const char *engine_root(const struct engine *e)
 {
 	return e->root;
+}
+
+struct db *engine_db(struct engine *e)
+{
+	return e->db;
+}
+
+bool engine_image_in_use(void *engine, const char *image_id, char **ret_user)
+{
+	struct engine *e = engine;
+	return container_store_image_user(e->db, image_id, ret_user);
 }

@@ -6,6 +6,7 @@
 #include "image/blob-store.h"
 #include "image/image-db.h"
 #include "image/images-internal.h"
+#include "image/manifest.h"
 #include "image/reference.h"
 #include "storage/layer-store.h"
 #include "util/cleanup.h"
@@ -242,5 +243,32 @@ int images_remove(struct images *im, const char *input, const struct remove_opts
 	if (!used && (r = delete_image(im, rec, &lines, err)) < 0)
 		return r;
 	*ret_lines = TAKE_PTR(lines);
+	return 0;
+}
+
+int images_get_config(struct images *im, const char *id, struct image_config **ret, struct vsl_error **err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r = blob_store_read(im->blobs, id, IMAGE_CONFIG_MAX_SIZE, &text, &len, err);
+	if (r < 0)
+		return vsl_error_prefix(err, "image %s", id);
+	return image_config_parse(text, len, ret, err);
+}
+
+int images_layer_paths(struct images *im, const char *id, char ***ret, struct vsl_error **err)
+{
+	_cleanup_image_record_ struct image_record *rec = NULL;
+	int r = image_db_get(im->db, id, &rec, err);
+	if (r < 0)
+		return r;
+	size_t n = strv_length(rec->chain_ids);
+	_cleanup_strv_ char **paths = calloc(n + 1, sizeof(char *));
+	if (paths == NULL)
+		return vsl_error_errno(err, ENOMEM, "image %s", id);
+	for (size_t i = 0; i < n; i++)
+		if ((paths[i] = layer_store_diff_path(im->layers, rec->chain_ids[n - 1 - i])) == NULL)
+			return vsl_error_errno(err, ENOMEM, "image %s", id);
+	*ret = TAKE_PTR(paths);
 	return 0;
 }

@@ -150,3 +150,9 @@ int images_login(struct images *im, const char *server, const char *user, const 
 /* `logout`: -ENOENT ("not logged in to SERVER") when there was nothing.
  * *ret_key: the name the credentials were stored under, for the message. */
 int images_logout(struct images *im, const char *server, char **ret_key, struct vsl_error **err);
+
+struct image_config;
+/* What a container made from the image needs: its config, and its layer
+ * directories top first (overlay's lowerdir order). */
+int images_get_config(struct images *im, const char *id, struct image_config **ret, struct vsl_error **err);
+int images_layer_paths(struct images *im, const char *id, char ***ret, struct vsl_error **err);
