@@ -200,7 +200,7 @@ static int simple_id_cmd(struct cli *cli, const char *cmd, int argc, char **argv
 #define SIMPLE_CMD(name, call)                                                                     \
 	static int cmd_##name(struct cli *cli, int argc, char **argv)                               \
 	{                                                                                          \
-		const char *id;                                                                    \
+		const char *id = NULL;                                                             \
 		int r = simple_id_cmd(cli, #name, argc, argv, &id);                                \
 		if (r)                                                                             \
 			return r == -2 ? 0 : r;                                                    \
@@ -216,7 +216,7 @@ SIMPLE_CMD(resume, rt_resume)
 
 static int cmd_state(struct cli *cli, int argc, char **argv)
 {
-	const char *id;
+	const char *id = NULL;
 	int r = simple_id_cmd(cli, "state", argc, argv, &id);
 	if (r)
 		return r == -2 ? 0 : r;
