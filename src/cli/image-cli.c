@@ -38,7 +38,8 @@ static int cmd_pull(struct cli_ctx *ctx, void *opts, int argc, char **argv, stru
 	if (a->all_tags)
 		return vsl_error_set(err, "--all-tags is not supported yet");
 	struct progress *prog = a->quiet ? NULL : progress_new(isatty(STDOUT_FILENO));
-	if (!a->quiet && ref->digest == NULL && strchr(argv[0], ':') == NULL)
+	const char *last = strrchr(argv[0], '/');
+	if (!a->quiet && ref->digest == NULL && strchr(last ? last : argv[0], ':') == NULL)
 		printf("Using default tag: latest\n");
 	struct pull_opts po = {.platform = a->platform,
 			       .on_event = prog ? progress_event : NULL,

@@ -1,5 +1,8 @@
 /* Opening the image room and naming images: what a user typed -> an image id. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +25,9 @@ int images_open(int root_dirfd, struct db *db, const struct images_config *cfg, 
 		return vsl_error_errno(err, ENOMEM, "open images");
 	im->root_dirfd = root_dirfd;
 	im->db = db;
+	im->lock_fd = openat(root_dirfd, "images.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (im->lock_fd < 0)
+		return vsl_error_errno(err, errno, "open images.lock");
 	if (cfg)
 		im->cfg = *cfg;
 	int r = image_db_init(db, err);
@@ -41,7 +47,22 @@ void images_free(struct images *im)
 		return;
 	blob_store_free(im->blobs);
 	layer_store_free(im->layers);
+	if (im->lock_fd >= 0)
+		close(im->lock_fd);
 	free(im);
+}
+
+int images_lock(struct images *im, int how, struct vsl_error **err)
+{
+	while (flock(im->lock_fd, how) < 0)
+		if (errno != EINTR)
+			return vsl_error_errno(err, errno, "lock images");
+	return 0;
+}
+
+void images_unlock(struct images *im)
+{
+	flock(im->lock_fd, LOCK_UN);
 }
 
 /* An id or id prefix as Docker accepts them: hex, with or without "sha256:". */
@@ -240,8 +261,14 @@ int images_remove(struct images *im, const char *input, const struct remove_opts
 	for (char **d = rec->digests; d && *d; d++)
 		if ((r = image_db_untag(im->db, *d, err)) < 0 || (r = add_line(&lines, "Untagged", *d, err)) < 0)
 			return r;
-	if (!used && (r = delete_image(im, rec, &lines, err)) < 0)
-		return r;
+	if (!used) {
+		if ((r = images_lock(im, LOCK_EX, err)) < 0)
+			return r;
+		r = delete_image(im, rec, &lines, err);
+		images_unlock(im);
+		if (r < 0)
+			return r;
+	}
 	*ret_lines = TAKE_PTR(lines);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -506,9 +507,12 @@ int images_pull(struct images *im, const char *ref_string, const struct pull_opt
 	_cleanup_registry_ struct registry *reg = NULL;
 	if ((r = registry_open(ref->domain, &im->cfg.registry, &reg, err)) < 0)
 		return vsl_error_prefix(err, "pull %s", familiar);
+	if ((r = images_lock(im, LOCK_SH, err)) < 0)
+		return r;
 	struct pull p = {.im = im, .reg = reg, .repo = ref->path, .opts = opts};
 	pthread_mutex_init(&p.lock, NULL);
 	r = pull_image(&p, ref, familiar, full, name, ret_id, err);
+	images_unlock(im);
 	for (size_t i = 0; i < p.n_jobs; i++)
 		vsl_error_free(p.jobs[i].err);
 	free(p.jobs);
