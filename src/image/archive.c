@@ -1056,6 +1056,11 @@ static int load_layer(struct load *ld, struct load_image *l, size_t i, struct vs
 		_cleanup_layer_record_ struct layer_record *old = NULL;
 		if (image_db_get_layer(ld->im->db, l->chain_ids[i], &old, NULL) >= 0)
 			l->sizes[i] = old->size;
+		/* Unpacked by an earlier image of this archive, not recorded yet. */
+		for (struct load_image *o = ld->images; o < l; o++)
+			for (size_t j = 0; j < o->n_layers; j++)
+				if (strcmp(o->chain_ids[j], l->chain_ids[i]) == 0)
+					l->sizes[i] = o->sizes[j];
 		return 0;
 	}
 	_cleanup_layer_ingest_ struct layer_ingest *ingest = NULL;
