@@ -78,7 +78,8 @@ def tmp():
 
 
 def root(tmp, name):
-    return Vessel(os.path.join(tmp, name))
+    # Credentials never come from the host's ~/.docker.
+    return Vessel(os.path.join(tmp, name), env={"VESSEL_AUTH_FILE": os.path.join(tmp, "auth.json")})
 
 
 def two_layer_image(tmp):
