@@ -683,6 +683,9 @@ static void finish(void)
 		exit(1);
 	if (!opt.then)
 		exit(0);
+	/* The cleanup command starts as any program would: no subreaper (it survives
+	 * execve), default SIGPIPE, the signal mask we were given. */
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &saved_mask, NULL);
 	execv(opt.then[0], opt.then);

@@ -93,11 +93,13 @@ class Monitor:
         self.pid = pid  # the monitor
         with os.fdopen(info_r, "rb") as f:
             self.cpid = int(f.read().decode())  # the container
+        self.status = None
         r, _, _ = select.select([ready_r], [], [], 20)
         got = os.read(ready_r, 1) if r else b""
         os.close(ready_r)
-        assert got == b"R", "monitor not ready: " + self.errors()
-        self.status = None
+        if got != b"R":
+            self.cleanup()
+            raise AssertionError("monitor not ready: " + self.errors())
 
     def _launcher(self, script, child_fds, argv, keep, errfd, info_w):
         try:
