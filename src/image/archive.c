@@ -16,6 +16,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <sys/file.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <linux/openat2.h>
@@ -1235,7 +1236,7 @@ static int make_stage(int tmp_fd, char name[32], struct vsl_error **err)
 	return vsl_error_errno(err, EEXIST, "load: create a staging directory");
 }
 
-int images_load(struct images *im, int in_fd, char ***ret_loaded, struct vsl_error **err)
+static int load_unlocked(struct images *im, int in_fd, char ***ret_loaded, struct vsl_error **err)
 {
 	if (mkdirat(im->root_dirfd, "tmp", 0700) < 0 && errno != EEXIST)
 		return vsl_error_errno(err, errno, "load: create tmp");
@@ -1285,4 +1286,16 @@ int images_load(struct images *im, int in_fd, char ***ret_loaded, struct vsl_err
 	if (ret_loaded)
 		*ret_loaded = TAKE_PTR(loaded);
 	return 0;
+}
+
+/* Adding an image: the images lock shared, so no rmi deletes a layer this
+ * relies on between finding it present and recording the image. */
+int images_load(struct images *im, int in_fd, char ***ret_loaded, struct vsl_error **err)
+{
+	int r = images_lock(im, LOCK_SH, err);
+	if (r < 0)
+		return r;
+	r = load_unlocked(im, in_fd, ret_loaded, err);
+	images_unlock(im);
+	return r;
 }

@@ -7,6 +7,7 @@
  * recorded like a pulled one, so push and save treat it the same way. */
 #include <ctype.h>
 #include <errno.h>
+#include <sys/file.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,7 +377,7 @@ static int build_config(struct image_config *c, char **changes, const char *mess
 	return 0;
 }
 
-int images_import(struct images *im, int in_fd, const char *name, char **changes, const char *message,
+static int import_unlocked(struct images *im, int in_fd, const char *name, char **changes, const char *message,
                   char **ret_id, struct vsl_error **err)
 {
 	/* Everything that can be refused without reading the tarball is, first. */
@@ -488,4 +489,17 @@ fail:
 	if (manifest_len && !had_manifest)
 		blob_store_remove(im->blobs, manifest_digest, NULL);
 	return vsl_error_prefix(err, "import");
+}
+
+/* Adding an image: the images lock shared, so no rmi deletes a layer this
+ * relies on between finding it present and recording the image. */
+int images_import(struct images *im, int in_fd, const char *name, char **changes, const char *message,
+                  char **ret_id, struct vsl_error **err)
+{
+	int r = images_lock(im, LOCK_SH, err);
+	if (r < 0)
+		return r;
+	r = import_unlocked(im, in_fd, name, changes, message, ret_id, err);
+	images_unlock(im);
+	return r;
 }

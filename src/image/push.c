@@ -6,6 +6,7 @@
  * docker-archive) is compressed here first; that blob is kept and the image
  * re-recorded with the new manifest, so the next push sends the same bytes. */
 #include <errno.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -235,7 +236,7 @@ static int record_pushed(struct images *im, const struct image_record *rec, cons
 	return image_db_put(im->db, &img, layers, n, err);
 }
 
-int images_push(struct images *im, const char *name, const struct push_opts *opts, struct vsl_error **err)
+static int push_unlocked(struct images *im, const char *name, const struct push_opts *opts, struct vsl_error **err)
 {
 	static const struct push_opts none = {0};
 	if (opts == NULL)
@@ -429,4 +430,16 @@ int images_logout(struct images *im, const char *server, char **ret_key, struct 
 	if (ret_key)
 		*ret_key = TAKE_PTR(key);
 	return 0;
+}
+
+/* Adding an image: the images lock shared, so no rmi deletes a layer this
+ * relies on between finding it present and recording the image. */
+int images_push(struct images *im, const char *name, const struct push_opts *opts, struct vsl_error **err)
+{
+	int r = images_lock(im, LOCK_SH, err);
+	if (r < 0)
+		return r;
+	r = push_unlocked(im, name, opts, err);
+	images_unlock(im);
+	return r;
 }
