@@ -487,9 +487,18 @@ static int follow(struct reader *r, const char *path, int *fd, bool (*done)(void
 			return -1;
 		if (finished)
 			return 0;
-		struct pollfd p = {.fd = ino, .events = POLLIN};
-		if (poll(&p, 1, FOLLOW_RECHECK_MS) > 0) {
+		/* The readers are watched too: one that went away (a closed pipe or
+		 * socket, a hung-up terminal) ends a quiet follow instead of leaving
+		 * it waiting for a line that would only then fail to be written. */
+		struct pollfd p[] = {
+		    {.fd = ino, .events = POLLIN},
+		    {.fd = r->out_fd, .events = 0},
+		    {.fd = r->err_fd, .events = 0},
+		};
+		if (poll(p, ARRAY_SIZE(p), FOLLOW_RECHECK_MS) > 0) {
 			char ev[4096];
+			if ((p[1].revents | p[2].revents) & (POLLERR | POLLHUP))
+				return vsl_error_errno(err, EPIPE, "write log output");
 			while (read(ino, ev, sizeof(ev)) > 0)
 				;
 		}

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -229,6 +230,49 @@ static void test_closed_output_is_an_error(void **state)
 	close(p[1]);
 }
 
+static bool never(void *userdata)
+{
+	(void)userdata;
+	return false;
+}
+
+static void test_follow_ends_when_reader_leaves(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_error_ struct vsl_error *err = NULL;
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	/* The reader takes the output, then goes away while the log is quiet. */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char buf[256];
+		size_t got = 0;
+		ssize_t n;
+		close(p[1]);
+		while (got < strlen("o1\ne1\n") && (n = read(p[0], buf + got, sizeof(buf) - got)) > 0)
+			got += (size_t)n;
+		_exit(got == strlen("o1\ne1\n") && memcmp(buf, "o1\ne1\n", got) == 0 ? 0 : 1);
+	}
+	close(p[0]);
+	struct log_read_opts o = all();
+	o.follow = true;
+	put_n(f, 2, LINE("o1\\n", "stdout", "01.0") LINE("e1\\n", "stderr", "02.0"));
+	put_n(f, 1, "");
+	put_n(f, 0, "");
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+	alarm(20); /* a follow that missed the reader leaving would wait for ever */
+	int r = logs_read(f->log, &o, p[1], p[1], never, NULL, &err);
+	alarm(0);
+	signal(SIGPIPE, old);
+	close(p[1]);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_true(r < 0);
+	assert_int_equal(vsl_error_code(err), -EPIPE);
+}
+
 /* Plays the monitor: each call writes more, rotates, or cuts the file. */
 struct writer {
 	struct fixture *f;
@@ -379,6 +423,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_closed_output_is_an_error, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_follow_across_rotation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_follow_with_tail_starts_at_the_end, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_follow_ends_when_reader_leaves, setup, teardown),
 	    cmocka_unit_test(test_parse_time),
 	    cmocka_unit_test(test_parse_time_rejects),
 	};
