@@ -83,4 +83,6 @@ void cli_flags_free(const struct cli_flag *flags, void *opts);
 /* The command tables of the groups, one file each. */
 extern const struct cli_command image_commands[];
 extern const struct cli_command image_toplevel_commands[];
+extern const struct cli_command container_commands[];
+extern const struct cli_command container_toplevel_commands[];
 extern const struct cli_command transfer_commands[]; /* push, save, load, import, login, logout */

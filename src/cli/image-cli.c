@@ -37,7 +37,7 @@ static int cmd_pull(struct cli_ctx *ctx, void *opts, int argc, char **argv, stru
 		return r;
 	if (a->all_tags)
 		return vsl_error_set(err, "--all-tags is not supported yet");
-	struct progress *prog = a->quiet ? NULL : progress_new(isatty(STDOUT_FILENO));
+	struct progress *prog = a->quiet ? NULL : progress_new(isatty(STDOUT_FILENO), stdout);
 	const char *last = strrchr(argv[0], '/');
 	if (!a->quiet && ref->digest == NULL && strchr(last ? last : argv[0], ':') == NULL)
 		printf("Using default tag: latest\n");

@@ -58,15 +58,21 @@ int main(int argc, char **argv)
 		argv[1] = "version";
 
 	/* Every command: Docker's top-level names, then the groups. */
-	const struct cli_command *const toplevel[] = {image_toplevel_commands, transfer_commands};
+	const struct cli_command *const toplevel[] = {container_toplevel_commands, image_toplevel_commands,
+						      transfer_commands};
 	const struct cli_command *const image_sub[] = {image_commands, transfer_commands};
-	struct cli_command *table = concat(toplevel, ARRAY_SIZE(toplevel), 3);
+	struct cli_command *table = concat(toplevel, ARRAY_SIZE(toplevel), 4);
 	struct cli_command *images = concat(image_sub, ARRAY_SIZE(image_sub), 0);
 	if (table == NULL || images == NULL)
 		return 125;
 	size_t n = 0;
 	while (table[n].name)
 		n++;
+	table[n++] = (struct cli_command){.name = "container",
+					  .flags = CLI_GROUP,
+					  .usage = "COMMAND",
+					  .help = "Manage containers",
+					  .sub = container_commands};
 	table[n++] = (struct cli_command){
 	    .name = "image", .flags = CLI_GROUP, .usage = "COMMAND", .help = "Manage images", .sub = images};
 	table[n++] = (struct cli_command){

@@ -13,15 +13,18 @@ struct progress_line {
 
 struct progress {
 	bool tty;
+	FILE *out;
 	struct progress_line *lines;
 	size_t n;
 };
 
-struct progress *progress_new(bool tty)
+struct progress *progress_new(bool tty, FILE *out)
 {
 	struct progress *p = calloc(1, sizeof(*p));
-	if (p)
+	if (p) {
 		p->tty = tty;
+		p->out = out;
+	}
 	return p;
 }
 
@@ -44,9 +47,9 @@ static void human(char *buf, size_t size, double v)
 	snprintf(buf, size, u ? "%.3g%s" : "%.0f%s", v, units[u]);
 }
 
-static void draw(const struct image_event *ev)
+static void draw(FILE *f, const struct image_event *ev)
 {
-	printf("%s: %s", ev->id, ev->status);
+	fprintf(f, "%s: %s", ev->id, ev->status);
 	if (ev->total > 0 && ev->current <= ev->total && strcmp(ev->status, "Downloading") == 0) {
 		char done[16], total[16], bar[51];
 		human(done, sizeof(done), (double)ev->current);
@@ -55,7 +58,7 @@ static void draw(const struct image_event *ev)
 		for (size_t i = 0; i < 50; i++)
 			bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
 		bar[50] = '\0';
-		printf(" [%s] %7s/%s", bar, done, total);
+		fprintf(f, " [%s] %7s/%s", bar, done, total);
 	}
 }
 
@@ -63,8 +66,8 @@ void progress_event(void *userdata, const struct image_event *ev)
 {
 	struct progress *p = userdata;
 	if (ev->kind == IMAGE_EVENT_STATUS || ev->id == NULL) {
-		printf("%s\n", ev->status);
-		fflush(stdout);
+		fprintf(p->out, "%s\n", ev->status);
+		fflush(p->out);
 		return;
 	}
 	size_t i = 0;
@@ -79,8 +82,8 @@ void progress_event(void *userdata, const struct image_event *ev)
 		snprintf(p->lines[i].id, sizeof(p->lines[i].id), "%s", ev->id);
 		p->n++;
 		if (p->tty) {
-			draw(ev);
-			printf("\n");
+			draw(p->out, ev);
+			fputc('\n', p->out);
 		}
 	}
 	bool changed = strcmp(p->lines[i].status, ev->status) != 0;
@@ -88,11 +91,11 @@ void progress_event(void *userdata, const struct image_event *ev)
 	if (p->tty) {
 		/* Up to the layer's line, redraw it, back down. */
 		size_t up = p->n - i;
-		printf("\033[%zuA\r\033[2K", up);
-		draw(ev);
-		printf("\033[%zuB\r", up);
+		fprintf(p->out, "\033[%zuA\r\033[2K", up);
+		draw(p->out, ev);
+		fprintf(p->out, "\033[%zuB\r", up);
 	} else if (changed) {
-		printf("%s: %s\n", ev->id, ev->status);
+		fprintf(p->out, "%s: %s\n", ev->id, ev->status);
 	}
-	fflush(stdout);
+	fflush(p->out);
 }

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdio.h>
 
 struct image_event;
 struct progress;
 
-struct progress *progress_new(bool tty);
+/* Lines go to out (stdout for pull, stderr for run: stdout is the container's). */
+struct progress *progress_new(bool tty, FILE *out);
 void progress_free(struct progress *p);
 /* An image_event_fn (image/images.h). */
 void progress_event(void *userdata, const struct image_event *ev);

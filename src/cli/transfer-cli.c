@@ -63,7 +63,7 @@ static int cmd_push(struct cli_ctx *ctx, void *opts, int argc, char **argv, stru
 		po.user = user;
 		po.secret = colon ? colon + 1 : "";
 	}
-	struct progress *prog = a->quiet ? NULL : progress_new(isatty(STDOUT_FILENO));
+	struct progress *prog = a->quiet ? NULL : progress_new(isatty(STDOUT_FILENO), stdout);
 	po.on_event = prog ? progress_event : NULL;
 	po.userdata = prog;
 	r = images_push(engine_images(ctx->engine), argv[0], &po, err);

@@ -1,4 +1,5 @@
 #include "engine/engine.h"
+#include "engine/engine-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,16 +16,6 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/strv.h"
-
-struct engine {
-	char *root;
-	char *runroot;
-	int root_dirfd;
-	struct db *db;
-	struct images *images;
-	char **mirrors;
-	char **insecure;
-};
 
 #define CONFIG_MAX_SIZE (1u << 20)
 
@@ -129,9 +120,14 @@ int engine_open(const struct engine_opts *opts, struct engine **ret, struct vsl_
 		r = vsl_error_errno(err, ENOMEM, "open engine");
 	if (r >= 0)
 		r = read_config(e, pick(opts->config_file, "VESSEL_CONFIG", ENGINE_DEFAULT_CONFIG), &cfg, err);
+	if (r >= 0 && (asprintf(&e->runtime_root, "%s/runtime", e->runroot) < 0 ||
+	               asprintf(&e->containers_run, "%s/containers", e->runroot) < 0))
+		r = vsl_error_errno(err, ENOMEM, "open engine");
 	if (r >= 0)
 		r = make_dir(e->root, err);
-	if (r >= 0 && (e->root_dirfd = open(e->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if (r >= 0)
+		r = make_dir(e->containers_run, err);
+	if (r >= 0 && (e->root_dirfd = open(e->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		r = vsl_error_errno(err, errno, "open '%s'", e->root);
 	_cleanup_free_ char *db_path = NULL;
 	if (r >= 0 && asprintf(&db_path, "%s/vessel.db", e->root) < 0)
@@ -165,6 +161,8 @@ void engine_close(struct engine *e)
 	strv_free(e->insecure);
 	free(e->root);
 	free(e->runroot);
+	free(e->runtime_root);
+	free(e->containers_run);
 	free(e);
 }
 

@@ -377,7 +377,7 @@ void rt_child_prologue(int sync_parent)
 _Noreturn void rt_child_fail(int sync_child, const struct vsl_error *err)
 {
 	/* After SYNC_READY the runtime may be gone: say it on stderr then. */
-	if (sync_send(sync_child, SYNC_ERROR, vsl_error_message(err), -1) < 0)
+	if (sync_send_error(sync_child, err) < 0)
 		dprintf(STDERR_FILENO, "vessel-runtime: %s\n", vsl_error_message(err));
 	_exit(vsl_error_code(err) == -ENOENT ? 127 : 1);
 }
@@ -421,7 +421,7 @@ static int parent_handshake(struct spawn *sp, struct vsl_error **err)
 			return vsl_error_errno(err, -r, "receive from container process");
 		switch (type) {
 		case SYNC_ERROR:
-			return vsl_error_set(err, "%s", text);
+			return sync_error_from(text, err);
 		case SYNC_CONSOLE:
 			closep(&sp->master);
 			sp->master = fd;
@@ -612,13 +612,15 @@ int rt_create(const struct rt_context *ctx, const struct rt_create_opts *o, stru
 int rt_open(const struct rt_context *ctx, const char *id, struct rt_handle *h, struct vsl_error **err)
 {
 	*h = (struct rt_handle){.rootfd = -1, .dirfd = -1};
-	if (state_root_open(ctx->root, false, &h->rootfd, err) < 0) {
-		if (vsl_error_code(*err) == -ENOENT) {
-			vsl_error_free(*err);
-			*err = NULL;
-			return vsl_error_set_code(err, ENOENT, "container does not exist");
-		}
-		return -1;
+	struct vsl_error *root_err = NULL;
+	int r = state_root_open(ctx->root, false, &h->rootfd, &root_err);
+	if (r < 0) {
+		bool missing = vsl_error_code(root_err) == -ENOENT;
+		if (err && *err == NULL && !missing)
+			*err = root_err;
+		else
+			vsl_error_free(root_err);
+		return missing ? vsl_error_set_code(err, ENOENT, "container does not exist") : r;
 	}
 	if (state_dir_open(h->rootfd, id, &h->dirfd, err) < 0 || state_load(h->dirfd, &h->state, err) < 0) {
 		rt_handle_clear(h);

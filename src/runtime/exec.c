@@ -148,7 +148,7 @@ static int exec_handshake(struct exec_job *j, struct vsl_error **err)
 		if (r < 0)
 			return vsl_error_errno(err, -r, "receive from exec process");
 		if (type == SYNC_ERROR)
-			return vsl_error_set(err, "%s", text);
+			return sync_error_from(text, err);
 		if (type == SYNC_CONSOLE) {
 			closep(&j->master);
 			j->master = fd;
@@ -164,7 +164,7 @@ static int exec_handshake(struct exec_job *j, struct vsl_error **err)
 	_cleanup_free_ char *text = NULL;
 	r = sync_recv(j->sync_parent, &type, &text, NULL);
 	if (r == 0 && type == SYNC_ERROR)
-		return vsl_error_set(err, "%s", text);
+		return sync_error_from(text, err);
 	return 0;
 }
 

@@ -122,6 +122,10 @@ int process_resolve_exec(struct proc_launch *l, struct vsl_error **err)
 	if (strchr(name, '/') != NULL) {
 		if (access(name, F_OK) < 0)
 			return vsl_error_errno(err, errno, "exec: \"%s\"", name);
+		/* Refused here, before start, so the caller hears it (Docker's 126);
+		 * after start only the exit status would tell. */
+		if (!is_executable_file(name))
+			return vsl_error_errno(err, EACCES, "exec: \"%s\"", name);
 		l->exec_path = strdup(name);
 		return l->exec_path ? 0 : vsl_error_errno(err, ENOMEM, "exec");
 	}

@@ -1,6 +1,7 @@
 #include "runtime/sync.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -91,10 +92,27 @@ int sync_expect(int sock, enum sync_type want, char **ret_text, struct vsl_error
 	if (r < 0)
 		return vsl_error_errno(err, -r, "receive from the runtime");
 	if (type == SYNC_ERROR)
-		return vsl_error_set(err, "%s", text);
+		return sync_error_from(text, err);
 	if (type != want)
 		return vsl_error_set(err, "runtime protocol: expected message %d, got %d", want, type);
 	if (ret_text)
 		*ret_text = TAKE_PTR(text);
 	return 0;
+}
+
+int sync_send_error(int sock, const struct vsl_error *e)
+{
+	_cleanup_free_ char *text = NULL;
+	if (asprintf(&text, "%d %s", -vsl_error_code(e), vsl_error_message(e)) < 0)
+		return -ENOMEM;
+	return sync_send(sock, SYNC_ERROR, text, -1);
+}
+
+int sync_error_from(const char *text, struct vsl_error **err)
+{
+	char *end;
+	long code = strtol(text, &end, 10);
+	if (end == text || *end != ' ' || code < 0 || code > 4095)
+		return vsl_error_set(err, "%s", text);
+	return vsl_error_set_code(err, code > 0 ? (int)code : 0, "%s", end + 1);
 }

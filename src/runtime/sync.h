@@ -21,3 +21,7 @@ int sync_send(int sock, enum sync_type type, const char *text, int fd);
 int sync_recv(int sock, enum sync_type *ret_type, char **ret_text, int *ret_fd);
 /* Receives and checks it is `want`; an SYNC_ERROR becomes the error. */
 int sync_expect(int sock, enum sync_type want, char **ret_text, struct vsl_error **err);
+/* SYNC_ERROR carries the errno with the message ("<errno> <message>"), so the
+ * runtime's caller can tell "command not found" from other failures. */
+int sync_send_error(int sock, const struct vsl_error *e);
+int sync_error_from(const char *text, struct vsl_error **err);
