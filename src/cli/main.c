@@ -40,6 +40,29 @@ static struct cli_command *concat(const struct cli_command *const *tables, size_
 	return all;
 }
 
+/* One table per file of commands: add a file's table here and to its group. */
+static const struct cli_command *const toplevel_tables[] = {
+    container_toplevel_commands,
+    image_toplevel_commands,
+    transfer_commands,
+};
+static const struct cli_command *const container_tables[] = {
+    container_commands,
+};
+static const struct cli_command *const image_tables[] = {
+    image_commands,
+    transfer_commands,
+};
+#define TABLES(t) t, ARRAY_SIZE(t)
+static const struct {
+	const char *name, *help;
+	const struct cli_command *const *tables;
+	size_t n_tables;
+} groups[] = {
+    {"container", "Manage containers", TABLES(container_tables)},
+    {"image", "Manage images", TABLES(image_tables)},
+};
+
 static const struct cli_flag global_flags[] = {
     CLI_STRING("root", 0, struct cli_global, root, "Root of persistent state (default /var/lib/vessel)"),
     CLI_STRING("runroot", 0, struct cli_global, runroot, "Root of runtime state (default /run/vessel)"),
@@ -57,24 +80,23 @@ int main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "--version") == 0)
 		argv[1] = "version";
 
-	/* Every command: Docker's top-level names, then the groups. */
-	const struct cli_command *const toplevel[] = {container_toplevel_commands, image_toplevel_commands,
-						      transfer_commands};
-	const struct cli_command *const image_sub[] = {image_commands, transfer_commands};
-	struct cli_command *table = concat(toplevel, ARRAY_SIZE(toplevel), 4);
-	struct cli_command *images = concat(image_sub, ARRAY_SIZE(image_sub), 0);
-	if (table == NULL || images == NULL)
+	/* Docker's top-level names, then one group per room. */
+	struct cli_command *table = concat(toplevel_tables, ARRAY_SIZE(toplevel_tables), ARRAY_SIZE(groups) + 2);
+	if (table == NULL)
 		return 125;
 	size_t n = 0;
 	while (table[n].name)
 		n++;
-	table[n++] = (struct cli_command){.name = "container",
-					  .flags = CLI_GROUP,
-					  .usage = "COMMAND",
-					  .help = "Manage containers",
-					  .sub = container_commands};
-	table[n++] = (struct cli_command){
-	    .name = "image", .flags = CLI_GROUP, .usage = "COMMAND", .help = "Manage images", .sub = images};
+	struct cli_command *subs[ARRAY_SIZE(groups)];
+	for (size_t g = 0; g < ARRAY_SIZE(groups); g++) {
+		if ((subs[g] = concat(groups[g].tables, groups[g].n_tables, 0)) == NULL)
+			return 125;
+		table[n++] = (struct cli_command){.name = groups[g].name,
+						  .flags = CLI_GROUP,
+						  .usage = "COMMAND",
+						  .help = groups[g].help,
+						  .sub = subs[g]};
+	}
 	table[n++] = (struct cli_command){
 	    .name = "version", .run = cmd_version, .max_args = 0, .help = "Show the vessel version information"};
 	/* Listed for --help; main() hands `runtime` to runc's command line before dispatch. */
@@ -87,16 +109,14 @@ int main(int argc, char **argv)
 	if (code >= 0) {
 		if (code == 0)
 			code = cli_dispatch(table, &global, "vessel", 1, (char *[]){"--help", NULL});
-		free(table);
-		free(images);
-		return code;
-	}
-	if (optind_ < argc && strcmp(argv[optind_], "runtime") == 0)
+	} else if (optind_ < argc && strcmp(argv[optind_], "runtime") == 0) {
 		code = runtime_cli_main(argc - optind_, argv + optind_);
-	else
+	} else {
 		code = cli_dispatch(table, &global, "vessel", argc - optind_, argv + optind_);
+	}
 	cli_flags_free(global_flags, &global);
 	free(table);
-	free(images);
+	for (size_t g = 0; g < ARRAY_SIZE(groups); g++)
+		free(subs[g]);
 	return code;
 }
