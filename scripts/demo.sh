@@ -1,39 +1,45 @@
 #!/bin/sh
-# `make demo`: runs vessel-runtime on a busybox bundle made offline.
+# `make demo`: `vessel run` on a busybox image made offline from Debian's
+# busybox-static and imported, in a throw-away --root.
 #   scripts/demo.sh BUILD_DIR
 set -eu
 
 build=$(cd "${1:-build}" && pwd)
-runtime=$build/vessel-runtime
-here=$(cd "$(dirname "$0")" && pwd)
-[ -x "$runtime" ] || { echo "demo: no runtime at $runtime (run make first)" >&2; exit 1; }
+vessel=$build/vessel
+[ -x "$vessel" ] || { echo "demo: no vessel at $vessel (run make first)" >&2; exit 1; }
 
 tmp=$(mktemp -d /tmp/vessel-demo.XXXXXX)
-id=demo-$$
+v() { "$vessel" --root "$tmp/root" --runroot "$tmp/run" "$@"; }
 cleanup() {
-	"$runtime" --root "$tmp/state" delete --force "$id" >/dev/null 2>&1 || true
+	ids=$(v ps -aq 2>/dev/null || true)
+	[ -z "$ids" ] || v rm -f $ids >/dev/null 2>&1 || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "==> making a busybox bundle in $tmp/bundle (from /bin/busybox, offline)"
-RUNTIME=$runtime "$here/make-bundle.sh" "$tmp/bundle" echo Hello World
+echo "==> making a busybox image (from /bin/busybox, offline)"
+rootfs=$tmp/rootfs
+mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp" "$rootfs/root"
+cp /bin/busybox "$rootfs/bin/busybox"
+for applet in $(/bin/busybox --list); do
+	[ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"
+done
+echo 'root:x:0:0:root:/root:/bin/sh' >"$rootfs/etc/passwd"
+echo 'root:x:0:' >"$rootfs/etc/group"
+tar -C "$rootfs" -c . | v import -c 'CMD ["sh"]' - busybox:latest
 
-echo "==> vessel-runtime run $id: echo Hello World"
-"$runtime" --root "$tmp/state" run --bundle "$tmp/bundle" "$id"
+echo "==> vessel run --rm busybox echo Hello World"
+v run --rm busybox echo Hello World
 
-echo "==> the same bundle, looking around from inside (hostname, processes: sh is PID 1)"
-/usr/bin/python3 - "$tmp/bundle/config.json" <<'PY'
-import json, sys
-path = sys.argv[1]
-with open(path) as f:
-    config = json.load(f)
-config["process"]["args"] = ["sh", "-c",
-    "echo \"hostname: $(hostname)\"; echo 'ps:'; ps -o pid,user,args; true"]
-with open(path, "w") as f:
-    json.dump(config, f, indent=2)
-PY
-"$runtime" --root "$tmp/state" run --bundle "$tmp/bundle" "$id"
+echo "==> vessel run --rm busybox ps -ef    (its own PID namespace: ps is PID 1)"
+v run --rm busybox ps -ef
 
+echo "==> vessel run -d, ps, logs, stop, rm"
+v run -d --name demo busybox sh -c 'echo hello from a detached container; sleep 60' >/dev/null
+v ps
+sleep 0.3
+v logs demo
+v stop -t 1 demo >/dev/null
+v rm demo >/dev/null
 echo "==> done; removing $tmp"
