@@ -35,6 +35,7 @@
 #include "engine/etc-files.h"
 #include "engine/names.h"
 #include "engine/oci-spec.h"
+#include "engine/output-tee.h"
 #include "image/images.h"
 #include "image/manifest.h"
 #include "monitor/protocol.h"
@@ -220,9 +221,12 @@ int containers_create(struct engine *e, const char *body, size_t len, const char
 struct started {
 	struct engine *e;
 	struct container_record *rec;
+	struct output_tee *tee;
 	int r;
 	struct vsl_error *err;
 };
+
+static char *init_path(void);
 
 /* Mounts the root, writes config.json; returns the bundle path. */
 static int prepare_bundle(struct engine *e, const struct container_record *rec,
@@ -260,6 +264,9 @@ static int prepare_bundle(struct engine *e, const struct container_record *rec,
 	    .hosts_path = hosts,
 	    .resolv_conf_path = resolv,
 	};
+	_cleanup_free_ char *init = NULL;
+	if (c->host.has_init && c->host.init)
+		in.init_path = init = init_path();
 	_cleanup_free_ char *json = NULL;
 	if ((r = oci_spec_build(&in, &json, err)) < 0)
 		return r;
@@ -299,6 +306,7 @@ static void on_started(void *userdata, pid_t pid)
 	free(s->rec->error);
 	s->rec->error = NULL;
 	s->r = container_store_update(s->e->db, s->rec, &s->err);
+	output_tee_start(s->tee);
 }
 
 static int check_startable(const struct container_record *rec, struct vsl_error **err)
@@ -336,9 +344,14 @@ int containers_run_attached(struct engine *e, const char *id, int *ret_status, s
 		}
 	}
 	struct started s = {.e = e, .rec = rec};
+	/* Kept containers keep their output for `logs`; a terminal is the user's alone. */
+	_cleanup_free_ char *log = container_path(e, id, CONTAINER_LOG);
+	if (!c->host.auto_remove && !c->tty && log && output_tee_prepare(log, &s.tee, NULL) < 0)
+		s.tee = NULL;
 	struct rt_create_opts o = {.id = id, .bundle = bundle, .on_started = on_started, .userdata = &s};
 	int status = 0;
 	r = rt_run(&ctx, &o, false, &status, err);
+	output_tee_finish(s.tee);
 	if (saved_stdin >= 0) {
 		dup2(saved_stdin, STDIN_FILENO);
 		close(saved_stdin);
@@ -384,9 +397,12 @@ int containers_start_failure_code(const struct vsl_error *err)
 
 /* ---- detached: a child that starts the container, then becomes its monitor ---- */
 
-static char *monitor_path(void)
+/* A helper program (the monitor, the init of --init): $env, else next to
+ * vessel when installed side by side, under src/<dir> in a build tree, or
+ * in libexec. */
+static char *helper_path(const char *env_name, const char *dir, const char *name)
 {
-	const char *env = getenv("VESSEL_MONITOR");
+	const char *env = getenv(env_name);
 	if (env && *env)
 		return strdup(env);
 	char self[PATH_MAX];
@@ -397,18 +413,29 @@ static char *monitor_path(void)
 	char *slash = strrchr(self, '/');
 	if (slash)
 		*slash = '\0';
-	/* Installed side by side; in a build tree, under src/monitor. */
-	static const char *const candidates[] = {"/vessel-monitor", "/src/monitor/vessel-monitor",
-	                                         "/../libexec/vessel/vessel-monitor"};
-	for (size_t i = 0; i < ARRAY_SIZE(candidates); i++) {
+	for (int i = 0; i < 3; i++) {
 		char *p = NULL;
-		if (asprintf(&p, "%s%s", self, candidates[i]) < 0)
+		int n = i == 0   ? asprintf(&p, "%s/%s", self, name)
+		        : i == 1 ? asprintf(&p, "%s/src/%s/%s", self, dir, name)
+		                 : asprintf(&p, "%s/../libexec/vessel/%s", self, name);
+		if (n < 0)
 			return NULL;
 		if (access(p, X_OK) == 0)
 			return p;
 		free(p);
 	}
 	return NULL;
+}
+
+static char *monitor_path(void)
+{
+	return helper_path("VESSEL_MONITOR", "monitor", "vessel-monitor");
+}
+
+/* NULL when not installed: then --init is refused with oci-spec's message. */
+static char *init_path(void)
+{
+	return helper_path("VESSEL_INIT", "init", "vessel-init");
 }
 
 static char *self_path(void)

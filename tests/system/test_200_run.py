@@ -298,3 +298,11 @@ def test_parallel_run_and_rm_leave_nothing(v):
     leftover = subprocess.run("ls /sys/fs/cgroup/*/vessel 2>/dev/null | grep -c '^[0-9a-f]\\{64\\}$'",
                               shell=True, capture_output=True, text=True).stdout.strip()
     assert leftover in ("", "0")
+
+
+def test_logs_of_a_foreground_container(v):
+    r = v.ok("run", "--name", "fg", IMAGE, "sh", "-c", "echo out; echo err >&2")
+    assert r.stdout == "out\n" and r.stderr == "err\n"
+    logs = v.ok("logs", "fg")
+    assert logs.stdout == "out\n" and logs.stderr == "err\n"
+    v.ok("rm", "fg")
