@@ -675,15 +675,12 @@ fail:
 	_exit(1);
 }
 
-int containers_start(struct engine *e, const char *id, struct vsl_error **err)
+/* Starts the container under a monitor; rec is updated and recorded. */
+static int start_detached(struct engine *e, struct container_record *rec, const struct container_create *c,
+			  struct vsl_error **err)
 {
-	_cleanup_container_record_ struct container_record *rec = NULL;
-	int r = containers_get(e, id, &rec, err);
-	if (r < 0 || (r = check_startable(rec, err)) < 0)
-		return r;
-	_cleanup_container_create_ struct container_create *c = NULL;
-	if ((r = load_create(rec, &c, err)) < 0)
-		return r;
+	const char *id = rec->id;
+	int r;
 	_cleanup_free_ char *bundle = NULL;
 	if ((r = prepare_bundle(e, rec, c, &bundle, err)) < 0)
 		return r;
@@ -739,6 +736,18 @@ int containers_start(struct engine *e, const char *id, struct vsl_error **err)
 	free(rec->error);
 	rec->error = NULL;
 	return container_store_update(e->db, rec, err);
+}
+
+int containers_start(struct engine *e, const char *id, struct vsl_error **err)
+{
+	_cleanup_container_record_ struct container_record *rec = NULL;
+	int r = containers_get(e, id, &rec, err);
+	if (r < 0 || (r = check_startable(rec, err)) < 0)
+		return r;
+	_cleanup_container_create_ struct container_create *c = NULL;
+	if ((r = load_create(rec, &c, err)) < 0)
+		return r;
+	return start_detached(e, rec, c, err);
 }
 
 /* ---- after an exit ---- */
@@ -801,10 +810,15 @@ int containers_cleanup(struct engine *e, const char *id, struct vsl_error **err)
 		return container_store_remove(e->db, id, err);
 	}
 	if (!stopped_by_user && restart_wanted(c, rec)) {
+		/* "restarting" until it runs again: never seen as exited in between. */
 		rec->restart_count++;
-		rec->state = CONTAINER_EXITED;
+		rec->state = CONTAINER_RESTARTING;
 		container_store_update(e->db, rec, NULL);
-		return containers_start(e, id, err);
+		if ((r = start_detached(e, rec, c, err)) < 0) {
+			record_exit(e, rec, rec->exit_code, NULL);
+			return r;
+		}
+		return 0;
 	}
 	return 0;
 }
