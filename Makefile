@@ -4,6 +4,8 @@
 BUILD ?= build
 PREFIX ?= /usr/local
 PYTEST ?= /usr/bin/python3 -m pytest
+BENCH ?= all
+BENCH_BUILD ?= $(BUILD)-release
 
 .PHONY: all deps build install demo check unit system asan bench fuzz format clean
 
@@ -43,9 +45,13 @@ check:
 	@$(MAKE) --no-print-directory build
 	@scripts/check.sh $(BUILD)
 
-bench: build
+# BENCH=all|runtime|run|pull (or a comma list); figures from a release build of
+# its own, $(BENCH_BUILD).
+bench: deps
 	@scripts/install-deps.sh bench
-	@bench/run.sh $(BUILD)
+	@test -f $(BENCH_BUILD)/build.ninja || meson setup $(BENCH_BUILD) --buildtype=release --prefix=$(PREFIX)
+	ninja -C $(BENCH_BUILD)
+	@bench/run.sh $(BENCH_BUILD) $(BENCH)
 
 # Each libFuzzer target for FUZZ_TIME seconds (default 60): new inputs go to
 # build-fuzz/corpus/<target>, crash reproducers to build-fuzz/; the seeds in

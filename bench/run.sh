@@ -1,28 +1,59 @@
 #!/bin/sh
-# `make bench`: times `RUNTIME run` of /bin/true on a prepared busybox bundle for
-# vessel-runtime, crun and runc in the same run (medians and ratios), then checks
-# which of them still runs a container under a 512 KiB memory limit.
-#   bench/run.sh BUILD_DIR        (N=50 by default; N=... to change)
+# `make bench` (BENCH=all by default; BENCH=runtime|run|pull, or a comma list, to pick):
+#   runtime  `RUNTIME run` of /bin/true on a prepared busybox bundle: vessel-runtime,
+#            crun and runc (bench.py), and which runs a container under 512 KiB
+#   run      `run --rm --network none` of busybox: vessel, docker, podman, crun;
+#            first runs after a pull; memory per idle detached container; MANY (200)
+#            detached containers started, listed, removed (containers.py)
+#   pull     a Debian minbase image from a local registry into an empty store: vessel,
+#            podman, docker, skopeo (+umoci), and curl | gzip -d | tar -x, on disk
+#            and on tmpfs (pull.py; the image is made once and kept in bench/.cache)
+# Every peer is measured in the same run; figures are medians, compared as ratios.
+# Everything started is stopped and removed at the end, even on failure.
+#   bench/run.sh BUILD_DIR [BENCH]      (N, MANY, PULL_N, PEERS, PULL_MODES: see the .py)
 set -eu
 
 build=$(cd "${1:-build}" && pwd)
+which=${2:-all}
 here=$(cd "$(dirname "$0")" && pwd)
-vessel=$build/vessel-runtime
-[ -x "$vessel" ] || { echo "bench: no runtime at $vessel (run make first)" >&2; exit 1; }
+[ -x "$build/vessel" ] && [ -x "$build/vessel-runtime" ] ||
+	{ echo "bench: no vessel in $build (run make first)" >&2; exit 1; }
+case ",$which," in
+*,all,*) which=runtime,run,pull ;;
+esac
+for b in $(echo "$which" | tr , ' '); do
+	case $b in
+	runtime | run | pull) ;;
+	*) echo "bench: unknown bench '$b' (runtime, run, pull or all)" >&2; exit 2 ;;
+	esac
+done
+
+buildtype=$(/usr/bin/python3 -c 'import json,sys
+for o in json.load(open(sys.argv[1])):
+    if o["name"] == "buildtype": print(o["value"])' "$build/meson-info/intro-buildoptions.json" 2>/dev/null || true)
+[ "$buildtype" = release ] ||
+	echo "bench: note: $build is a '$buildtype' build, not release: vessel's figures are pessimistic"
 
 tmp=$(mktemp -d /tmp/vessel-bench.XXXXXX)
 hugetlb=/sys/fs/cgroup/hugetlb
 mounted_hugetlb=
 made_hugetlb_dir=
 cleanup() {
+	status=$?
+	trap - EXIT INT TERM
 	if [ -n "$mounted_hugetlb" ]; then
 		umount "$hugetlb" && echo "bench: unmounted the hugetlb v1 hierarchy again"
 		[ -z "$made_hugetlb_dir" ] || rmdir "$hugetlb"
 	fi
+	# The python benches clean up after themselves; this catches a kill -9 of them.
+	grep -F " $tmp" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+		while read -r mp; do umount -l "$mp" 2>/dev/null || true; done
 	rm -rf "$tmp"
+	exit $status
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # crun 1.8 refuses a hybrid host whose hugetlb controller is not on a v1
 # hierarchy: give it one for the length of the bench.
@@ -41,8 +72,25 @@ if [ -d /sys/fs/cgroup/unified ] && ! mountpoint -q "$hugetlb"; then
 	fi
 fi
 
-# One bundle for all three, from runc's default spec (ociVersion 1.0.2-dev, which
-# crun 1.8 also accepts): the namespaces, mounts and masked paths of a default run.
-RUNTIME=/usr/bin/runc "$here/../scripts/make-bundle.sh" "$tmp/bundle" /bin/true
-/usr/bin/python3 "$here/bench.py" --bundle "$tmp/bundle" --work "$tmp" --n "${N:-50}" \
-	vessel="$vessel" crun=/usr/bin/crun runc=/usr/bin/runc
+for b in $(echo "$which" | tr , ' '); do
+	echo
+	echo "=== bench: $b"
+	mkdir -p "$tmp/$b"
+	case $b in
+	runtime)
+		# One bundle for all three, from runc's default spec (ociVersion 1.0.2-dev,
+		# which crun 1.8 also accepts): the namespaces, mounts and masked paths of a
+		# default run.
+		RUNTIME=/usr/bin/runc "$here/../scripts/make-bundle.sh" "$tmp/runtime/bundle" /bin/true
+		/usr/bin/python3 "$here/bench.py" --bundle "$tmp/runtime/bundle" --work "$tmp/runtime" \
+			--n "${N:-50}" vessel="$build/vessel-runtime" crun=/usr/bin/crun runc=/usr/bin/runc
+		;;
+	run)
+		/usr/bin/python3 "$here/containers.py" --build "$build" --work "$tmp/run"
+		;;
+	pull)
+		/usr/bin/python3 "$here/pull.py" --build "$build" --work "$tmp/pull" \
+			--cache "${BENCH_CACHE:-$here/.cache}"
+		;;
+	esac
+done

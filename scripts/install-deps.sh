@@ -8,7 +8,7 @@ BUILD="meson ninja-build pkg-config gcc clang-format \
 	libcurl4-openssl-dev libssl-dev libarchive-dev zlib1g-dev libzstd-dev libsqlite3-dev"
 TEST="libcmocka-dev python3-pytest busybox-static iproute2 procps \
 	runc containerd docker.io docker-registry skopeo clang libclang-rt-14-dev"
-BENCH="crun hyperfine"
+BENCH="crun hyperfine podman umoci debootstrap curl"
 
 want="$BUILD"
 case "${1:-build}" in
