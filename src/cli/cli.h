@@ -86,3 +86,5 @@ extern const struct cli_command image_toplevel_commands[];
 extern const struct cli_command container_commands[];
 extern const struct cli_command container_toplevel_commands[];
 extern const struct cli_command transfer_commands[]; /* push, save, load, import, login, logout */
+extern const struct cli_command volume_commands[];   /* volume create, ls, inspect, rm, prune */
+extern const struct cli_command system_commands[];   /* system df */

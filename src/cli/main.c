@@ -53,6 +53,12 @@ static const struct cli_command *const image_tables[] = {
     image_commands,
     transfer_commands,
 };
+static const struct cli_command *const volume_tables[] = {
+    volume_commands,
+};
+static const struct cli_command *const system_tables[] = {
+    system_commands,
+};
 #define TABLES(t) t, ARRAY_SIZE(t)
 static const struct {
 	const char *name, *help;
@@ -61,6 +67,8 @@ static const struct {
 } groups[] = {
     {"container", "Manage containers", TABLES(container_tables)},
     {"image", "Manage images", TABLES(image_tables)},
+    {"volume", "Manage volumes", TABLES(volume_tables)},
+    {"system", "Manage vessel", TABLES(system_tables)},
 };
 
 static const struct cli_flag global_flags[] = {

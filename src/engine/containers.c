@@ -35,6 +35,7 @@
 #include "engine/etc-files.h"
 #include "engine/names.h"
 #include "engine/oci-spec.h"
+#include "engine/volumes.h"
 #include "engine/output-tee.h"
 #include "image/images.h"
 #include "image/manifest.h"
@@ -206,6 +207,9 @@ int containers_create(struct engine *e, const char *body, size_t len, const char
 		r = overlay_create(e->root_dirfd, id, err);
 	if (r >= 0)
 		r = write_etc_files(dir, c, id, err);
+	_cleanup_image_config_ struct image_config *image = NULL;
+	if (r >= 0 && (r = images_get_config(e->images, image_id, &image, err)) >= 0)
+		r = volumes_attach(e, id, c, image, err);
 	if (r < 0) {
 		remove_files(e, id);
 		container_store_remove(e->db, id, NULL);
@@ -267,8 +271,14 @@ static int prepare_bundle(struct engine *e, const struct container_record *rec,
 	_cleanup_free_ char *init = NULL;
 	if (c->host.has_init && c->host.init)
 		in.init_path = init = init_path();
+	struct oci_spec_volume *volumes = NULL;
+	if ((r = volumes_prepare(e, rec->id, rootfd, &volumes, &in.n_volumes, err)) < 0)
+		return r;
+	in.volumes = volumes;
 	_cleanup_free_ char *json = NULL;
-	if ((r = oci_spec_build(&in, &json, err)) < 0)
+	r = oci_spec_build(&in, &json, err);
+	oci_spec_volumes_free(volumes, in.n_volumes);
+	if (r < 0)
 		return r;
 	_cleanup_close_ int dir = -EBADF;
 	if ((r = container_dir(e, rec->id, false, &dir, err)) < 0)
@@ -358,6 +368,7 @@ int containers_run_attached(struct engine *e, const char *id, int *ret_status, s
 	}
 	vsl_error_free(s.err);
 	overlay_unmount(e->root_dirfd, id, NULL);
+	volumes_release(e, id);
 	if (r < 0) {
 		/* Never started: Docker keeps it "created", with the error. */
 		free(rec->error);
@@ -367,6 +378,7 @@ int containers_run_attached(struct engine *e, const char *id, int *ret_status, s
 		container_store_update(e->db, rec, NULL);
 		if (c->host.auto_remove) {
 			remove_files(e, id);
+			volumes_remove_anonymous(e, id, NULL);
 			container_store_remove(e->db, id, NULL);
 		}
 		return r;
@@ -374,6 +386,7 @@ int containers_run_attached(struct engine *e, const char *id, int *ret_status, s
 	*ret_status = status;
 	if (c->host.auto_remove) {
 		remove_files(e, id);
+		volumes_remove_anonymous(e, id, NULL);
 		return container_store_remove(e->db, id, err);
 	}
 	return record_exit(e, rec, status, err);
@@ -723,6 +736,7 @@ static int start_detached(struct engine *e, struct container_record *rec, const 
 			msg = space ? space + 1 : buf;
 		}
 		overlay_unmount(e->root_dirfd, id, NULL);
+		volumes_release(e, id);
 		free(rec->error);
 		rec->error = strdup(msg);
 		container_store_update(e->db, rec, NULL);
@@ -799,6 +813,7 @@ int containers_cleanup(struct engine *e, const char *id, struct vsl_error **err)
 	struct rt_context ctx = runtime_ctx(e);
 	rt_delete(&ctx, id, true, NULL);
 	overlay_unmount(e->root_dirfd, id, NULL);
+	volumes_release(e, id);
 	bool stopped_by_user = rec->state == CONTAINER_EXITED;
 	if ((r = record_exit(e, rec, code, err)) < 0)
 		return r;
@@ -807,6 +822,7 @@ int containers_cleanup(struct engine *e, const char *id, struct vsl_error **err)
 		return r;
 	if (c->host.auto_remove) {
 		remove_files(e, id);
+		volumes_remove_anonymous(e, id, NULL);
 		return container_store_remove(e->db, id, err);
 	}
 	if (!stopped_by_user && restart_wanted(c, rec)) {
@@ -863,6 +879,7 @@ static int refresh(struct engine *e, struct container_record *rec)
 	read_exit_file(e, rec->id, &code, NULL);
 	rt_delete(&ctx, rec->id, true, NULL);
 	overlay_unmount(e->root_dirfd, rec->id, NULL);
+	volumes_release(e, rec->id);
 	return record_exit(e, rec, code, NULL);
 }
 

@@ -294,9 +294,18 @@ static const struct json_field bind_options_fields[] = {
 };
 static const struct json_table bind_options_table = {bind_options_fields, 0, NULL, NULL};
 
+static const struct json_field driver_config_fields[] = {
+    JT_FIELD(M, "Name", K_STR, volume_driver),
+    JT_FIELD(M, "Options", K_MAP, volume_driver_options, JT_COUNT(M, n_volume_driver_options)),
+    {0},
+};
+static const struct json_table driver_config_table = {driver_config_fields, 0, NULL, NULL};
+
 static const struct json_field volume_options_fields[] = {
     JT_FIELD(M, "NoCopy", K_BOOL, volume_no_copy),
     JT_FIELD(M, "Subpath", K_STR, volume_subpath),
+    JT_FIELD(M, "Labels", K_MAP, volume_labels, JT_COUNT(M, n_volume_labels)),
+    JT_INLINE("DriverConfig", driver_config_table),
     {0},
 };
 static const struct json_table volume_options_table = {volume_options_fields, 0, NULL, NULL};
@@ -739,14 +748,21 @@ int create_security_parse(const struct container_create *c, struct create_securi
 
 /* ---- mounts ---- */
 
+static void mount_spec_clear(struct create_mount_spec *m)
+{
+	free(m->source);
+	free(m->destination);
+	free(m->propagation);
+	strv_free(m->options);
+	free(m->volume_driver);
+	strv_free(m->volume_options);
+	strv_free(m->volume_labels);
+}
+
 void create_mount_specs_free(struct create_mount_spec *m, size_t n)
 {
-	for (size_t i = 0; m && i < n; i++) {
-		free(m[i].source);
-		free(m[i].destination);
-		free(m[i].propagation);
-		strv_free(m[i].options);
-	}
+	for (size_t i = 0; m && i < n; i++)
+		mount_spec_clear(&m[i]);
 	free(m);
 }
 
@@ -780,6 +796,7 @@ static int parse_bind_mode(const char *mode, struct create_mount_spec *m, struct
 				return vsl_error_errno(err, ENOMEM, "parse mode '%s'", mode);
 		} else if (strcmp(t, "nocopy") == 0) {
 			copy++;
+			m->no_copy = true;
 		} else if (strcmp(t, "consistent") == 0 || strcmp(t, "cached") == 0 ||
 		           strcmp(t, "delegated") == 0) {
 			consistency++;
@@ -791,8 +808,6 @@ static int parse_bind_mode(const char *mode, struct create_mount_spec *m, struct
 		return vsl_error_set_code(err, EINVAL, "invalid mode: %s", mode);
 	return 0;
 }
-
-#define NO_VOLUMES "named volumes are not supported yet"
 
 static int check_target(const char *type, const char *target, struct vsl_error **err)
 {
@@ -853,8 +868,16 @@ static int parse_bind(const char *raw, struct create_mount_spec *m, struct vsl_e
 	for (size_t i = 0; i < n; i++)
 		if (n > 3 || parts[i][0] == '\0')
 			return vsl_error_set_code(err, EINVAL, "invalid volume specification: '%s'", raw);
-	if (n == 1)
-		return vsl_error_set_code(err, ENOTSUP, NO_VOLUMES " (anonymous volume '%s')", raw);
+	if (n == 1) {
+		/* "/data": an anonymous volume there. */
+		int r = check_target("volume", parts[0], err);
+		if (r < 0)
+			return r;
+		m->kind = CREATE_MOUNT_VOLUME;
+		if ((m->destination = strdup(parts[0])) == NULL)
+			return vsl_error_errno(err, ENOMEM, "parse bind '%s'", raw);
+		return 0;
+	}
 	if (n == 2) {
 		/* "/data:ro" would be an anonymous volume with a mode: Docker refuses it. */
 		struct create_mount_spec probe = {0};
@@ -869,14 +892,50 @@ static int parse_bind(const char *raw, struct create_mount_spec *m, struct vsl_e
 		if (r < 0)
 			return r;
 	}
-	if (parts[0][0] != '/')
-		return vsl_error_set_code(err, ENOTSUP, NO_VOLUMES " (volume '%s' in '%s')", parts[0], raw);
-	int r = check_target("bind", parts[1], err);
+	bool volume = parts[0][0] != '/';
+	int r = check_target(volume ? "volume" : "bind", parts[1], err);
 	if (r < 0)
 		return r;
-	m->kind = CREATE_MOUNT_BIND;
-	if ((m->source = create_path_clean(parts[0])) == NULL || (m->destination = strdup(parts[1])) == NULL)
+	m->kind = volume ? CREATE_MOUNT_VOLUME : CREATE_MOUNT_BIND;
+	if ((m->source = volume ? strdup(parts[0]) : create_path_clean(parts[0])) == NULL ||
+	    (m->destination = strdup(parts[1])) == NULL)
 		return vsl_error_errno(err, ENOMEM, "parse bind '%s'", raw);
+	return 0;
+}
+
+static int kv_strv(const struct json_kv *kv, size_t n, char ***ret)
+{
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *s = NULL;
+		if (asprintf(&s, "%s=%s", kv[i].key, kv[i].value ? kv[i].value : "") < 0 || strv_append(ret, s) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int parse_volume_mount(const struct create_mount *in, struct create_mount_spec *m, struct vsl_error **err)
+{
+	int r = check_target("volume", in->target, err);
+	if (r < 0)
+		return r;
+	if (in->bind_propagation || in->bind_non_recursive || in->bind_create_mountpoint)
+		return vsl_error_set_code(
+		    err, EINVAL, "invalid mount config for type \"volume\": field BindOptions must not be specified");
+	if (in->tmpfs_size_bytes != 0 || in->has_tmpfs_mode || in->tmpfs_options)
+		return vsl_error_set_code(
+		    err, EINVAL, "invalid mount config for type \"volume\": field TmpfsOptions must not be specified");
+	if (in->volume_subpath && *in->volume_subpath)
+		return vsl_error_set_code(err, ENOTSUP,
+		                          "invalid mount config for type \"volume\": volume subpaths are not supported");
+	m->kind = CREATE_MOUNT_VOLUME;
+	m->read_only = in->read_only;
+	m->no_copy = in->volume_no_copy;
+	if ((m->destination = strdup(in->target)) == NULL ||
+	    (in->source && *in->source && (m->source = strdup(in->source)) == NULL) ||
+	    (in->volume_driver && *in->volume_driver && (m->volume_driver = strdup(in->volume_driver)) == NULL) ||
+	    kv_strv(in->volume_driver_options, in->n_volume_driver_options, &m->volume_options) < 0 ||
+	    kv_strv(in->volume_labels, in->n_volume_labels, &m->volume_labels) < 0)
+		return vsl_error_errno(err, ENOMEM, "parse mount");
 	return 0;
 }
 
@@ -884,15 +943,15 @@ static int parse_mount(const struct create_mount *in, struct create_mount_spec *
 {
 	const char *type = in->type ? in->type : "";
 	if (strcmp(type, "volume") == 0)
-		return vsl_error_set_code(err, ENOTSUP, NO_VOLUMES " (mount of '%s' at '%s')",
-		                          in->source ? in->source : "", in->target ? in->target : "");
+		return parse_volume_mount(in, m, err);
 	if (strcmp(type, "bind") != 0 && strcmp(type, "tmpfs") != 0)
 		return vsl_error_set_code(err, EINVAL,
 		                          "invalid mount config for type \"%s\": mount type unknown", type);
 	int r = check_target(type, in->target, err);
 	if (r < 0)
 		return r;
-	if (in->volume_no_copy || in->volume_subpath)
+	if (in->volume_no_copy || in->volume_subpath || in->n_volume_labels || in->volume_driver ||
+	    in->n_volume_driver_options)
 		return vsl_error_set_code(
 		    err, EINVAL,
 		    "invalid mount config for type \"%s\": field VolumeOptions must not "
@@ -1006,10 +1065,7 @@ int create_mounts_list(const struct container_create *c, struct create_mount_spe
 	}
 	if (r < 0) {
 		/* m holds what the failed entry had parsed. */
-		free(m.source);
-		free(m.destination);
-		free(m.propagation);
-		strv_free(m.options);
+		mount_spec_clear(&m);
 		create_mount_specs_free(list, n);
 		return r;
 	}
@@ -1200,11 +1256,8 @@ static bool is_container_mode(const char *m)
 static int validate_namespaces(const struct container_create *c, struct vsl_error **err)
 {
 	const struct create_host_config *h = &c->host;
+	/* Any other name is a user network: the engine looks it up when the container starts. */
 	const char *net = h->network_mode ? h->network_mode : "";
-	if (net[0] != '\0' && strcmp(net, "default") != 0 && strcmp(net, "bridge") != 0 &&
-	    strcmp(net, "none") != 0 && strcmp(net, "host") != 0 && !is_container_mode(net))
-		return vsl_error_set_code(
-		    err, ENOTSUP, "network '%s' is not supported yet (use bridge, host or none)", net);
 	if (is_container_mode(net) && c->hostname && c->hostname[0])
 		return vsl_error_set_code(err, EINVAL, "conflicting options: hostname and the network mode");
 

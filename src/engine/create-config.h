@@ -93,6 +93,11 @@ struct create_mount {
 	/* VolumeOptions */
 	bool volume_no_copy;
 	char *volume_subpath;
+	struct json_kv *volume_labels; /* for a volume made by this mount */
+	size_t n_volume_labels;
+	char *volume_driver; /* DriverConfig.Name */
+	struct json_kv *volume_driver_options;
+	size_t n_volume_driver_options;
 	/* TmpfsOptions */
 	int64_t tmpfs_size_bytes;
 	bool has_tmpfs_mode;
@@ -246,23 +251,28 @@ int create_security_parse(const struct container_create *c, struct create_securi
                           struct vsl_error **err);
 
 /* One mount of Binds, Mounts or Tmpfs, after Docker's parsing and checks. */
-enum create_mount_kind { CREATE_MOUNT_BIND, CREATE_MOUNT_TMPFS };
+enum create_mount_kind { CREATE_MOUNT_BIND, CREATE_MOUNT_TMPFS, CREATE_MOUNT_VOLUME };
 
 struct create_mount_spec {
 	enum create_mount_kind kind;
-	char *source;      /* bind: the absolute host path; tmpfs: NULL */
+	char *source;      /* bind: the absolute host path; volume: its name, NULL: anonymous; tmpfs: NULL */
 	char *destination; /* absolute and clean */
 	bool read_only;
 	bool non_recursive; /* bind: "bind" rather than "rbind" */
 	char *propagation;  /* "rshared", ...; NULL: rprivate */
 	char **options;     /* tmpfs: "size=65536k", "mode=1777", "noexec", ... as given */
+	/* volume: the "nocopy" mode or VolumeOptions.NoCopy; and for a volume
+	 * this mount makes, its driver, driver options and labels ("k=v"). */
+	bool no_copy;
+	char *volume_driver;
+	char **volume_options, **volume_labels;
 };
 
 /* Binds, then Mounts, then Tmpfs, in the order given. Errors as Docker's:
  * "invalid volume specification: 'x'", "invalid mode: x", "invalid mount
- * config for type \"bind\": ...", "Duplicate mount point: /data"; a volume
- * (a Binds source without '/', an anonymous "/data", Mounts type volume) is
- * "named volumes are not supported yet". */
+ * config for type \"bind\": ...", "Duplicate mount point: /data". A Binds
+ * source without '/', an anonymous "/data" and Mounts of type volume are
+ * CREATE_MOUNT_VOLUME specs: the engine resolves them (engine/volumes.h). */
 int create_mounts_list(const struct container_create *c, struct create_mount_spec **ret, size_t *ret_n,
                        struct vsl_error **err);
 void create_mount_specs_free(struct create_mount_spec *m, size_t n);

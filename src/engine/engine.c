@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "engine/container-store.h"
+#include "engine/volume-store.h"
 #include "image/images.h"
 #include "util/cleanup.h"
 #include "util/db.h"
@@ -141,6 +142,8 @@ int engine_open(const struct engine_opts *opts, struct engine **ret, struct vsl_
 	}
 	if (r >= 0)
 		r = container_store_init(e->db, err);
+	if (r >= 0)
+		r = volume_store_init(e->db, err);
 	if (r < 0) {
 		engine_close(e);
 		return r;

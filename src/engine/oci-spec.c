@@ -474,7 +474,7 @@ static int build_mounts(const struct oci_spec_input *in, json_t *spec, json_t *l
 		return r;
 
 	_cleanup_json_ json_t *mounts = json_array();
-	_cleanup_free_ struct user_mount *um = calloc(n_specs + 4, sizeof(*um));
+	_cleanup_free_ struct user_mount *um = calloc(n_specs + in->n_volumes + 4, sizeof(*um));
 	_cleanup_json_ json_t *held = json_array(); /* owns the user mounts until they are placed */
 	if (mounts == NULL || um == NULL || held == NULL) {
 		create_mount_specs_free(specs, n_specs);
@@ -486,6 +486,17 @@ static int build_mounts(const struct oci_spec_input *in, json_t *spec, json_t *l
 	for (size_t i = 0; i < n_specs; i++) {
 		const struct create_mount_spec *m = &specs[i];
 		json_t *j;
+		if (m->kind == CREATE_MOUNT_VOLUME) {
+			bool resolved = false;
+			for (size_t v = 0; v < in->n_volumes; v++)
+				resolved = resolved || strcmp(in->volumes[v].destination, m->destination) == 0;
+			if (!resolved) {
+				r = vsl_error_set_code(err, EINVAL, "the volume at '%s' was not resolved", m->destination);
+				create_mount_specs_free(specs, n_specs);
+				return r;
+			}
+			continue; /* mounted from in->volumes below */
+		}
 		if (m->kind == CREATE_MOUNT_BIND) {
 			const char *opts[4] = {m->non_recursive ? "bind" : "rbind"};
 			size_t k = 1;
@@ -514,6 +525,16 @@ static int build_mounts(const struct oci_spec_input *in, json_t *spec, json_t *l
 		n_um++;
 	}
 	create_mount_specs_free(specs, n_specs);
+	for (size_t v = 0; v < in->n_volumes; v++) {
+		const struct oci_spec_volume *vol = &in->volumes[v];
+		const char *opts[] = {"rbind", vol->read_only ? "ro" : "rprivate", vol->read_only ? "rprivate" : NULL,
+		                      NULL};
+		json_t *j = mount_new(vol->destination, "bind", vol->source, opts);
+		if (jappend(held, j) < 0)
+			return vsl_error_errno(err, ENOMEM, OOM);
+		um[n_um] = (struct user_mount){json_string_value(json_object_get(j, "destination")), j, n_um};
+		n_um++;
+	}
 
 	/* The engine's files, unless the user mounts their own there. */
 	const struct {

@@ -20,6 +20,9 @@
  */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "runtime/config.h" /* enum ns_type */
 
 struct vsl_error;
@@ -49,7 +52,19 @@ struct oci_spec_input {
 	 * NetworkMode, IpcMode or PidMode "container:<x>" names): the engine
 	 * resolves them. A "container:" mode without its path is an error. */
 	const char *ns_paths[NS_COUNT];
-	char **extra_mounts_json; /* reserved for volumes: OCI mount objects as JSON text; may be NULL */
+	char **extra_mounts_json; /* OCI mount objects as JSON text, after all others; may be NULL */
+	/* The volumes the engine resolved (engine/volumes.h): every
+	 * CREATE_MOUNT_VOLUME spec of the create body needs one at its
+	 * destination; more (anonymous, --volumes-from) may come. Bind-mounted
+	 * like Binds entries, sorted with them. */
+	const struct oci_spec_volume *volumes;
+	size_t n_volumes;
+};
+
+struct oci_spec_volume {
+	char *destination; /* absolute and clean */
+	char *source;      /* the host directory: <root>/volumes/<name>/_data, or a bind's path */
+	bool read_only;
 };
 
 /* *ret_json: malloc'd config.json text that oci_config_parse() accepts. */

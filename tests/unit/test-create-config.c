@@ -414,10 +414,12 @@ static void test_validate_names(void **state)
 static void test_validate_mounts(void **state)
 {
 	(void)state;
-	validate_fails("{'HostConfig': {'Binds': ['data:/data']}}",
-	               "named volumes are not supported yet (volume 'data' in 'data:/data')");
-	validate_fails("{'HostConfig': {'Binds': ['/data']}}",
-	               "named volumes are not supported yet (anonymous volume '/data')");
+	validate_fails("{'HostConfig': {'Binds': ['data:rel']}}",
+	               "invalid mount config for type \"volume\": invalid mount path: 'rel' mount path must be "
+	               "absolute");
+	validate_fails("{'HostConfig': {'Binds': ['data']}}",
+	               "invalid mount config for type \"volume\": invalid mount path: 'data' mount path must be "
+	               "absolute");
 	validate_fails(
 	    "{'HostConfig': {'Binds': ['/srv:data']}}",
 	    "invalid mount config for type \"bind\": invalid mount path: 'data' mount path must be absolute");
@@ -430,8 +432,9 @@ static void test_validate_mounts(void **state)
 	               "invalid specification: destination can't be '/'");
 	validate_fails("{'HostConfig': {'Binds': ['/a:/data', '/b:/data/']}}",
 	               "Duplicate mount point: /data");
-	validate_fails("{'HostConfig': {'Mounts': [{'Type': 'volume', 'Source': 'v', 'Target': '/v'}]}}",
-	               "named volumes are not supported yet (mount of 'v' at '/v')");
+	validate_fails("{'HostConfig': {'Mounts': [{'Type': 'volume', 'Source': 'v', 'Target': '/v', "
+	               "'BindOptions': {'NonRecursive': true}}]}}",
+	               "invalid mount config for type \"volume\": field BindOptions must not be specified");
 	validate_fails(
 	    "{'HostConfig': {'Mounts': [{'Type': 'bind', 'Source': 'rel', 'Target': '/v'}]}}",
 	    "invalid mount config for type \"bind\": invalid mount path: 'rel' mount path must be absolute");
@@ -486,6 +489,41 @@ static void test_mounts_list(void **state)
 	create_mount_specs_free(m, n);
 }
 
+static void test_mounts_list_volumes(void **state)
+{
+	(void)state;
+	_cleanup_container_create_ struct container_create *c =
+	    parse_ok("{'HostConfig': {'Binds': ['data:/data:ro,nocopy', '/anon'],"
+	             " 'Mounts': [{'Type': 'volume', 'Source': 'tm', 'Target': '/tm', 'ReadOnly': true,"
+	             "  'VolumeOptions': {'NoCopy': true, 'Labels': {'a': 'b'},"
+	             "   'DriverConfig': {'Name': 'local', 'Options': {'type': 'tmpfs'}}}},"
+	             " {'Type': 'volume', 'Target': '/m'}]}}");
+	struct create_mount_spec *m = NULL;
+	size_t n = 0;
+	_cleanup_error_ struct vsl_error *err = NULL;
+	if (create_mounts_list(c, &m, &n, &err) < 0)
+		fail_msg("%s", err->msg);
+	assert_int_equal(n, 4);
+	assert_int_equal(m[0].kind, CREATE_MOUNT_VOLUME);
+	assert_string_equal(m[0].source, "data");
+	assert_string_equal(m[0].destination, "/data");
+	assert_true(m[0].read_only);
+	assert_true(m[0].no_copy);
+	assert_int_equal(m[1].kind, CREATE_MOUNT_VOLUME);
+	assert_null(m[1].source);
+	assert_string_equal(m[1].destination, "/anon");
+	assert_false(m[1].no_copy);
+	assert_string_equal(m[2].source, "tm");
+	assert_true(m[2].read_only);
+	assert_true(m[2].no_copy);
+	assert_string_equal(m[2].volume_driver, "local");
+	assert_strv(m[2].volume_options, STRV("type=tmpfs"));
+	assert_strv(m[2].volume_labels, STRV("a=b"));
+	assert_null(m[3].source);
+	assert_string_equal(m[3].destination, "/m");
+	create_mount_specs_free(m, n);
+}
+
 static void test_security(void **state)
 {
 	(void)state;
@@ -536,8 +574,8 @@ int main(void)
 	    cmocka_unit_test(test_minimal),        cmocka_unit_test(test_wrong_types),
 	    cmocka_unit_test(test_validate),       cmocka_unit_test(test_validate_cpus),
 	    cmocka_unit_test(test_validate_names), cmocka_unit_test(test_validate_mounts),
-	    cmocka_unit_test(test_mounts_list),    cmocka_unit_test(test_security),
-	    cmocka_unit_test(test_helpers),
+	    cmocka_unit_test(test_mounts_list),    cmocka_unit_test(test_mounts_list_volumes),
+	    cmocka_unit_test(test_security),       cmocka_unit_test(test_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -843,7 +843,7 @@ static void test_mounts(void **state)
 	assert_int_equal(json_array_size(at(shm, "mounts")), 7);
 
 	build_fails(f, "{'Cmd': ['sh'], 'HostConfig': {'Binds': ['vol:/data']}}", NULL,
-	            "named volumes are not supported yet (volume 'vol' in 'vol:/data')");
+	            "the volume at '/data' was not resolved");
 	build_fails(
 	    f, "{'Cmd': ['sh'], 'HostConfig': {'Mounts': [{'Type': 'bind', 'Source': '/a', 'Target': 'b'}]}}",
 	    NULL,
