@@ -84,6 +84,8 @@ void cli_flags_free(const struct cli_flag *flags, void *opts);
 extern const struct cli_command image_commands[];
 extern const struct cli_command image_toplevel_commands[];
 extern const struct cli_command container_commands[];
+extern const struct cli_command container_ops_commands[];          /* exec, top, stats, pause, ..., prune */
+extern const struct cli_command container_ops_toplevel_commands[]; /* the same but prune */
 extern const struct cli_command container_toplevel_commands[];
 extern const struct cli_command transfer_commands[]; /* push, save, load, import, login, logout */
 extern const struct cli_command volume_commands[];   /* volume create, ls, inspect, rm, prune */

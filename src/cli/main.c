@@ -43,11 +43,13 @@ static struct cli_command *concat(const struct cli_command *const *tables, size_
 /* One table per file of commands: add a file's table here and to its group. */
 static const struct cli_command *const toplevel_tables[] = {
     container_toplevel_commands,
+    container_ops_toplevel_commands,
     image_toplevel_commands,
     transfer_commands,
 };
 static const struct cli_command *const container_tables[] = {
     container_commands,
+    container_ops_commands,
 };
 static const struct cli_command *const image_tables[] = {
     image_commands,
