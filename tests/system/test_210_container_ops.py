@@ -6,6 +6,8 @@ import json
 import os
 import pty
 import re
+import select
+import signal
 import time
 
 from busybox_image import IMAGE, busybox_archive, v  # noqa: F401
@@ -183,6 +185,30 @@ def test_stats_no_stream(v):
     assert sorted(out.splitlines())[-1] == "notrunning:0:0B / 0B"
     out = v.ok("stats", "--no-stream", "--no-trunc", "--format", "{{.ID}}", "limited").stdout
     assert out == inspect(v, "limited")["Id"] + "\n"
+
+
+def test_stats_streams_until_interrupted(v):
+    run_d(v, "web")
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(v.cmd()[0], v.cmd("stats", "web"))
+    out = b""
+    deadline = time.monotonic() + 3.5
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                break
+    os.kill(pid, signal.SIGINT)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    text = out.decode()
+    # A fresh screen each second on a terminal, the table redrawn on it.
+    assert text.count("\x1b[2J\x1b[H") >= 2, text
+    assert text.count("CONTAINER ID") >= 2
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGINT
 
 
 def test_stats_counts_cpu_of_a_busy_container(v):
