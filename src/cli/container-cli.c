@@ -14,11 +14,11 @@
 #include "cli/format.h"
 #include "cli/progress.h"
 #include "cli/run-flags.h"
+#include "cli/template.h"
 #include "engine/container-store.h"
 #include "engine/containers.h"
 #include "engine/engine.h"
 #include "engine/logs.h"
-#include "engine/volumes.h"
 #include "image/images.h"
 #include "image/reference.h"
 #include "util/cleanup.h"
@@ -238,19 +238,14 @@ struct rm_args {
 
 static int do_rm(struct engine *e, const char *name, void *arg, struct vsl_error **err)
 {
-	const struct rm_args *a = arg;
-	_cleanup_free_ char *id = NULL;
-	int r = containers_resolve(e, name, &id, err);
-	if (r < 0 || (r = containers_remove(e, id, a->force, err)) < 0)
-		return r;
-	/* -v: its anonymous volumes go too, unless another container uses them. */
-	return a->volumes ? volumes_remove_anonymous(e, id, err) : 0;
+	return containers_remove(e, name, *(bool *)arg, err);
 }
 
 static int cmd_rm(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
 {
 	(void)err;
-	return each(ctx, argc, argv, do_rm, opts);
+	struct rm_args *a = opts;
+	return each(ctx, argc, argv, do_rm, &a->force);
 }
 
 static int cmd_wait(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
@@ -615,8 +610,6 @@ struct inspect_args {
 static int cmd_inspect(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
 {
 	struct inspect_args *a = opts;
-	if (a->format)
-		return vsl_error_set(err, "--format is not supported by inspect yet");
 	_cleanup_json_ json_t *all = json_array();
 	int r = 0;
 	bool containers = a->type == NULL || strcmp(a->type, "container") == 0;
@@ -638,9 +631,12 @@ static int cmd_inspect(struct cli_ctx *ctx, void *opts, int argc, char **argv, s
 		}
 		r = vsl_error_set_code(err, ENOENT, "No such object: %s", argv[i]);
 	}
-	_cleanup_free_ char *out = json_dumps(all, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-	if (out)
-		printf("%s\n", out);
+	_cleanup_error_ struct vsl_error *print_err = NULL;
+	int q = template_print_inspect(all, a->format, stdout, &print_err);
+	if (q < 0 && r >= 0) {
+		*err = TAKE_PTR(print_err);
+		return q;
+	}
 	return r;
 }
 

@@ -3,18 +3,23 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/format.h"
 #include "cli/progress.h"
+#include "cli/template.h"
 #include "engine/engine.h"
+#include "engine/logs.h"
 #include "image/image-db.h"
 #include "image/images.h"
+#include "image/manifest.h"
 #include "image/reference.h"
 #include "util/cleanup.h"
 #include "util/digest.h"
@@ -27,6 +32,37 @@ struct pull_args {
 	const char *platform;
 };
 
+/* Every tag of the repository, one after the other, as Docker does; the
+ * last line names the repository. */
+static int pull_all_tags(struct cli_ctx *ctx, const struct pull_args *a, const struct image_ref *ref,
+                         struct vsl_error **err)
+{
+	struct images *im = engine_images(ctx->engine);
+	_cleanup_free_ char *name = image_ref_name(ref);
+	if (name == NULL)
+		return vsl_error_errno(err, ENOMEM, "pull");
+	_cleanup_strv_ char **tags = NULL;
+	int r = images_remote_tags(im, name, &tags, err);
+	if (r < 0)
+		return r;
+	if (tags == NULL || tags[0] == NULL)
+		return vsl_error_set_code(err, ENOENT, "no tags found for %s", name);
+	for (char **t = tags; *t; t++) {
+		_cleanup_free_ char *one = NULL;
+		if (asprintf(&one, "%s:%s", name, *t) < 0)
+			return vsl_error_errno(err, ENOMEM, "pull");
+		struct progress *prog = a->quiet ? NULL : progress_new(isatty(STDOUT_FILENO), stdout);
+		struct pull_opts po = {
+		    .platform = a->platform, .on_event = prog ? progress_event : NULL, .userdata = prog};
+		r = images_pull(im, one, &po, NULL, err);
+		progress_free(prog);
+		if (r < 0)
+			return r;
+	}
+	printf("%s\n", name);
+	return 0;
+}
+
 static int cmd_pull(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
 {
 	(void)argc;
@@ -35,15 +71,16 @@ static int cmd_pull(struct cli_ctx *ctx, void *opts, int argc, char **argv, stru
 	int r = image_ref_parse(argv[0], &ref, err);
 	if (r < 0)
 		return r;
-	if (a->all_tags)
-		return vsl_error_set(err, "--all-tags is not supported yet");
-	struct progress *prog = a->quiet ? NULL : progress_new(isatty(STDOUT_FILENO), stdout);
 	const char *last = strrchr(argv[0], '/');
-	if (!a->quiet && ref->digest == NULL && strchr(last ? last : argv[0], ':') == NULL)
+	bool tagged = ref->digest != NULL || strchr(last ? last : argv[0], ':') != NULL;
+	if (a->all_tags)
+		return tagged ? vsl_error_set(err, "tag can't be used with --all-tags/-a")
+		              : pull_all_tags(ctx, a, ref, err);
+	struct progress *prog = a->quiet ? NULL : progress_new(isatty(STDOUT_FILENO), stdout);
+	if (!a->quiet && !tagged)
 		printf("Using default tag: latest\n");
-	struct pull_opts po = {.platform = a->platform,
-			       .on_event = prog ? progress_event : NULL,
-			       .userdata = prog};
+	struct pull_opts po = {
+	    .platform = a->platform, .on_event = prog ? progress_event : NULL, .userdata = prog};
 	_cleanup_free_ char *id = NULL;
 	r = images_pull(engine_images(ctx->engine), argv[0], &po, &id, err);
 	progress_free(prog);
@@ -127,7 +164,8 @@ static const char *image_lookup(void *row_, const char *field)
 		free(row->json);
 		row->json = NULL;
 		json_t *j = json_object();
-		static const char *const keys[] = {"Containers", "CreatedAt", "CreatedSince", "Digest", "ID", "Repository", "Size", "Tag"};
+		static const char *const keys[] = {"Containers", "CreatedAt",  "CreatedSince", "Digest",
+		                                   "ID",         "Repository", "Size",         "Tag"};
 		for (size_t i = 0; j && i < ARRAY_SIZE(keys); i++)
 			json_object_set_new(j, keys[i], json_string(image_lookup(row, keys[i])));
 		row->json = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -137,69 +175,171 @@ static const char *image_lookup(void *row_, const char *field)
 	return NULL;
 }
 
-/* --filter dangling=true|false, reference=PATTERN (fnmatch on the familiar name). */
-static int image_filter(char **filters, const struct image_record *rec, const char *name, bool *ret,
-			struct vsl_error **err)
+/* --filter, parsed once: dangling=BOOL, reference=PATTERN (any of them, fnmatch
+ * on the familiar name), before=IMAGE, since=IMAGE, until=TIME, label=K[=V]
+ * and label!=K[=V] (all of them). */
+struct image_filters {
+	int dangling; /* -1: either */
+	char **refs;
+	int64_t before, since, until; /* created times, exclusive; INT64_MIN/MAX: no bound */
+	char **labels, **not_labels;
+};
+
+static void image_filters_release(struct image_filters *f)
 {
-	*ret = true;
-	for (char **f = filters; f && *f; f++) {
-		const char *eq = strchr(*f, '=');
+	strv_free(f->refs);
+	strv_free(f->labels);
+	strv_free(f->not_labels);
+}
+
+/* The created time of an image named by the user, from the listed records. */
+static int created_of(struct images *im, struct image_record **recs, size_t n, const char *what, int64_t *ret,
+                      struct vsl_error **err)
+{
+	_cleanup_free_ char *id = NULL;
+	int r = images_resolve(im, what, &id, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(recs[i]->id, id) == 0) {
+			*ret = recs[i]->created;
+			return 0;
+		}
+	return vsl_error_set_code(err, ENOENT, "no such image '%s'", what);
+}
+
+static int image_filters_parse(struct images *im, char **filters, struct image_record **recs, size_t n,
+                               struct image_filters *f, struct vsl_error **err)
+{
+	*f = (struct image_filters){
+	    .dangling = -1, .before = INT64_MAX, .since = INT64_MIN, .until = INT64_MAX};
+	for (char **fl = filters; fl && *fl; fl++) {
+		const char *eq = strchr(*fl, '=');
 		if (eq == NULL)
 			return vsl_error_set(err, "bad format of filter (expected name=value)");
 		const char *v = eq + 1;
-		if (strncmp(*f, "dangling=", 9) == 0) {
+		int r = 0;
+		if (strncmp(*fl, "dangling=", 9) == 0) {
 			bool want = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
 			if (!want && strcmp(v, "false") != 0 && strcmp(v, "0") != 0)
 				return vsl_error_set(err, "invalid filter 'dangling=%s'", v);
-			if (want != (rec->names == NULL || rec->names[0] == NULL))
-				*ret = false;
-		} else if (strncmp(*f, "reference=", 10) == 0) {
-			_cleanup_free_ char *familiar = name ? image_ref_familiarize(name) : NULL;
-			_cleanup_free_ char *bare = familiar ? strdup(familiar) : NULL;
-			if (bare) {
-				char *slash = strrchr(bare, '/'), *colon = strrchr(bare, ':');
-				if (colon && (!slash || colon > slash))
-					*colon = '\0';
-			}
-			if (familiar == NULL || (fnmatch(v, familiar, 0) != 0 && fnmatch(v, bare, 0) != 0))
-				*ret = false;
+			f->dangling = want;
+		} else if (strncmp(*fl, "reference=", 10) == 0) {
+			r = strv_append(&f->refs, v) < 0 ? -ENOMEM : 0;
+		} else if (strncmp(*fl, "label=", 6) == 0) {
+			r = strv_append(&f->labels, v) < 0 ? -ENOMEM : 0;
+		} else if (strncmp(*fl, "label!=", 7) == 0) {
+			r = strv_append(&f->not_labels, v) < 0 ? -ENOMEM : 0;
+		} else if (strncmp(*fl, "before=", 7) == 0) {
+			if ((r = created_of(im, recs, n, v, &f->before, err)) < 0)
+				return r;
+		} else if (strncmp(*fl, "since=", 6) == 0) {
+			if ((r = created_of(im, recs, n, v, &f->since, err)) < 0)
+				return r;
+		} else if (strncmp(*fl, "until=", 6) == 0) {
+			int64_t ns = 0;
+			if ((r = logs_parse_time(v, time(NULL), &ns, err)) < 0)
+				return r;
+			f->until = ns / 1000000000;
 		} else {
-			return vsl_error_set(err, "invalid filter '%.*s'", (int)(eq - *f), *f);
+			return vsl_error_set(err, "invalid filter '%.*s'", (int)(eq - *fl), *fl);
 		}
+		if (r < 0)
+			return vsl_error_errno(err, ENOMEM, "images");
 	}
 	return 0;
+}
+
+/* "key" matches any value; "key=value" that value. */
+static bool config_has_label(const struct image_config *c, const char *want)
+{
+	const char *eq = strchr(want, '=');
+	size_t klen = eq ? (size_t)(eq - want) : strlen(want);
+	for (size_t i = 0; c && i < c->config.n_labels; i++) {
+		const struct json_kv *kv = &c->config.labels[i];
+		if (strlen(kv->key) == klen && strncmp(kv->key, want, klen) == 0 &&
+		    (eq == NULL || strcmp(kv->value ? kv->value : "", eq + 1) == 0))
+			return true;
+	}
+	return false;
+}
+
+/* What does not depend on the name: one answer per image. */
+static int image_matches(struct images *im, const struct image_filters *f, const struct image_record *rec,
+                         bool *ret, struct vsl_error **err)
+{
+	bool dangling = rec->names == NULL || rec->names[0] == NULL;
+	*ret = false;
+	if ((f->dangling >= 0 && f->dangling != dangling) || rec->created >= f->before ||
+	    rec->created <= f->since || rec->created >= f->until)
+		return 0;
+	if (f->labels || f->not_labels) {
+		_cleanup_image_config_ struct image_config *c = NULL;
+		int r = images_get_config(im, rec->id, &c, err);
+		if (r < 0)
+			return r;
+		for (char **l = f->labels; l && *l; l++)
+			if (!config_has_label(c, *l))
+				return 0;
+		for (char **l = f->not_labels; l && *l; l++)
+			if (config_has_label(c, *l))
+				return 0;
+	}
+	*ret = true;
+	return 0;
+}
+
+static bool name_matches(const struct image_filters *f, const char *name)
+{
+	if (f->refs == NULL)
+		return true;
+	_cleanup_free_ char *familiar = name ? image_ref_familiarize(name) : NULL;
+	_cleanup_free_ char *bare = familiar ? strdup(familiar) : NULL;
+	if (bare == NULL)
+		return false;
+	char *slash = strrchr(bare, '/'), *colon = strrchr(bare, ':');
+	if (colon && (!slash || colon > slash))
+		*colon = '\0';
+	for (char **p = f->refs; *p; p++)
+		if (fnmatch(*p, familiar, 0) == 0 || fnmatch(*p, bare, 0) == 0)
+			return true;
+	return false;
 }
 
 static int cmd_images(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
 {
 	struct images_args *a = opts;
+	struct images *im = engine_images(ctx->engine);
 	struct image_record **recs = NULL;
 	size_t n = 0;
-	int r = images_list(engine_images(ctx->engine), &recs, &n, err);
+	int r = images_list(im, &recs, &n, err);
 	if (r < 0)
 		return r;
-	_cleanup_strv_ char **filters = NULL;
-	for (char **f = a->filters; f && *f && r >= 0; f++)
-		r = strv_append(&filters, *f) < 0 ? vsl_error_errno(err, ENOMEM, "images") : 0;
-	_cleanup_free_ char *ref_filter = NULL;
-	if (r >= 0 && argc == 1 && (asprintf(&ref_filter, "reference=%s", argv[0]) < 0 || strv_append(&filters, ref_filter) < 0))
+	struct image_filters f;
+	r = image_filters_parse(im, a->filters, recs, n, &f, err);
+	/* `images REPOSITORY[:TAG]` is one more reference pattern, which must match too. */
+	struct image_filters arg = {.refs = NULL};
+	if (r >= 0 && argc == 1 && strv_append(&arg.refs, argv[0]) < 0)
 		r = vsl_error_errno(err, ENOMEM, "images");
 
 	struct table *t = NULL;
-	const char *cols = a->digests ? "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-				      : "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+	const char *cols =
+	    a->digests ? "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+	               : "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 	const char *heads = a->digests ? "REPOSITORY\tTAG\tDIGEST\tIMAGE ID\tCREATED\tSIZE"
-				       : "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE";
+	                               : "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE";
 	if (r >= 0)
 		r = table_new(a->quiet ? "{{.ID}}" : a->format, cols, heads, &t, err);
 	_cleanup_strv_ char **seen = NULL;
 	for (size_t i = 0; r >= 0 && i < n; i++) {
+		bool keep = false;
+		if ((r = image_matches(im, &f, recs[i], &keep, err)) < 0 || !keep)
+			continue;
 		char **names = recs[i]->names;
 		size_t k = names && names[0] ? strv_length(names) : 1;
 		for (size_t j = 0; r >= 0 && j < k; j++) {
 			struct image_row row = {.rec = recs[i], .name = names ? names[j] : NULL};
-			bool keep;
-			if ((r = image_filter(filters, recs[i], row.name, &keep, err)) < 0 || !keep)
+			if (!name_matches(&f, row.name) || !name_matches(&arg, row.name))
 				continue;
 			if (a->quiet) {
 				/* -q: each id once. */
@@ -213,13 +353,11 @@ static int cmd_images(struct cli_ctx *ctx, void *opts, int argc, char **argv, st
 			free(row.json);
 		}
 	}
+	/* Nothing printed on error. */
 	table_print_free(r >= 0 ? t : NULL);
-	if (r < 0 && t) {
-		/* Nothing printed on error. */
-	}
-	for (size_t i = 0; i < n; i++)
-		image_record_free(recs[i]);
-	free(recs);
+	image_filters_release(&f);
+	image_filters_release(&arg);
+	image_record_list_free(recs, n);
 	return r;
 }
 
@@ -284,24 +422,25 @@ static int cmd_image_inspect(struct cli_ctx *ctx, void *opts, int argc, char **a
 {
 	struct inspect_args *a = opts;
 	struct images *im = engine_images(ctx->engine);
-	if (a->format)
-		return vsl_error_set(err, "--format is not supported by image inspect yet");
 	json_t *all = json_array();
 	int r = all ? 0 : vsl_error_errno(err, ENOMEM, "inspect");
 	for (int i = 0; r >= 0 && i < argc; i++) {
 		_cleanup_free_ char *id = NULL, *text = NULL;
-		if ((r = images_resolve(im, argv[i], &id, err)) < 0 || (r = images_inspect(im, id, &text, err)) < 0)
+		if ((r = images_resolve(im, argv[i], &id, err)) < 0 ||
+		    (r = images_inspect(im, id, &text, err)) < 0)
 			break;
 		json_t *one = json_loads(text, 0, NULL);
 		if (one == NULL || json_array_append_new(all, one) < 0)
 			r = vsl_error_errno(err, ENOMEM, "inspect");
 	}
 	/* Docker prints what it found, then fails for the rest. */
-	char *out = json_dumps(all, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-	if (out)
-		printf("%s\n", out);
-	free(out);
+	_cleanup_error_ struct vsl_error *print_err = NULL;
+	int q = all ? template_print_inspect(all, a->format, stdout, &print_err) : 0;
 	json_decref(all);
+	if (q < 0 && r >= 0) {
+		*err = TAKE_PTR(print_err);
+		return q;
+	}
 	return r;
 }
 
@@ -366,33 +505,119 @@ static const struct cli_flag history_flags[] = {
     CLI_END,
 };
 
-#define PULL_COMMAND(name_)                                                                                      \
-	{.name = (name_),                                                                                        \
-	 .run = cmd_pull,                                                                                        \
-	 .flags = CLI_NEEDS_ENGINE,                                                                              \
-	 .min_args = 1,                                                                                          \
-	 .max_args = 1,                                                                                          \
-	 .options = pull_flags,                                                                                  \
-	 .opts_size = sizeof(struct pull_args),                                                                  \
-	 .usage = "[OPTIONS] NAME[:TAG|@DIGEST]",                                                                \
-	 .help = "Download an image from a registry"}
+/* ---- prune ---- */
 
-#define IMAGES_COMMAND(name_)                                                                                    \
-	{.name = (name_), .run = cmd_images, .flags = CLI_NEEDS_ENGINE, .min_args = 0, .max_args = 1,            \
-	 .options = images_flags, .opts_size = sizeof(struct images_args), .usage = "[OPTIONS] [REPOSITORY[:TAG]]", \
-	 .help = "List images"}
-#define RMI_COMMAND(name_)                                                                                       \
-	{.name = (name_), .run = cmd_rmi, .flags = CLI_NEEDS_ENGINE, .min_args = 1, .max_args = CLI_ARGS_ANY,    \
-	 .options = rmi_flags, .opts_size = sizeof(struct rmi_args), .usage = "[OPTIONS] IMAGE [IMAGE...]",        \
-	 .help = "Remove one or more images"}
-#define TAG_COMMAND(name_)                                                                                       \
-	{.name = (name_), .run = cmd_tag, .flags = CLI_NEEDS_ENGINE, .min_args = 2, .max_args = 2,               \
-	 .usage = "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",                                                       \
-	 .help = "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"}
-#define HISTORY_COMMAND(name_)                                                                                   \
-	{.name = (name_), .run = cmd_history, .flags = CLI_NEEDS_ENGINE, .min_args = 1, .max_args = 1,           \
-	 .options = history_flags, .opts_size = sizeof(struct history_args), .usage = "[OPTIONS] IMAGE",          \
-	 .help = "Show the history of an image"}
+struct prune_args {
+	bool all, force;
+	char **filters;
+};
+
+static int prune_filters(char **filters, struct prune_opts *po, struct vsl_error **err)
+{
+	for (char **f = filters; f && *f; f++) {
+		const char *eq = strchr(*f, '=');
+		if (eq == NULL)
+			return vsl_error_set(err, "bad format of filter (expected name=value)");
+		const char *v = eq + 1;
+		if (strncmp(*f, "until=", 6) == 0) {
+			int64_t ns = 0;
+			if (logs_parse_time(v, time(NULL), &ns, err) < 0)
+				return -EINVAL;
+			po->until = ns / 1000000000;
+		} else if (strncmp(*f, "label=", 6) == 0) {
+			if (strv_append(&po->labels, v) < 0)
+				return vsl_error_errno(err, ENOMEM, "prune");
+		} else if (strncmp(*f, "label!=", 7) == 0) {
+			if (strv_append(&po->not_labels, v) < 0)
+				return vsl_error_errno(err, ENOMEM, "prune");
+		} else {
+			return vsl_error_set(err, "invalid filter '%.*s'", (int)(eq - *f), *f);
+		}
+	}
+	return 0;
+}
+
+/* Docker's confirmation: anything but y or yes (any case) is a no. */
+static bool confirm(const char *warning)
+{
+	printf("WARNING! %s\nAre you sure you want to continue? [y/N] ", warning);
+	fflush(stdout);
+	char line[64];
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return false;
+	line[strcspn(line, "\r\n")] = '\0';
+	return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
+}
+
+static int cmd_image_prune(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
+{
+	(void)argc, (void)argv;
+	struct prune_args *a = opts;
+	struct prune_opts po = {.all = a->all, .in_use = engine_image_in_use, .userdata = ctx->engine};
+	int r = prune_filters(a->filters, &po, err);
+	if (r >= 0 && !a->force &&
+	    !confirm(a->all ? "This will remove all images without at least one container associated to them."
+	                    : "This will remove all dangling images."))
+		goto out;
+	_cleanup_strv_ char **lines = NULL;
+	uint64_t reclaimed = 0;
+	if (r >= 0)
+		r = images_prune(engine_images(ctx->engine), &po, &lines, &reclaimed, err);
+	if (r >= 0) {
+		if (lines && lines[0]) {
+			printf("Deleted Images:\n");
+			for (char **l = lines; *l; l++)
+				printf("%s\n", *l);
+			printf("\n");
+		}
+		char size[32];
+		format_size(size, sizeof(size), reclaimed);
+		printf("Total reclaimed space: %s\n", size);
+	}
+out:
+	strv_free(po.labels);
+	strv_free(po.not_labels);
+	return r;
+}
+
+static const struct cli_flag prune_flags[] = {
+    CLI_BOOL("all", 'a', struct prune_args, all, "Remove all unused images, not just dangling ones"),
+    CLI_LIST("filter", 0, struct prune_args, filters, "Provide filter values (e.g. \"until=<timestamp>\")"),
+    CLI_BOOL("force", 'f', struct prune_args, force, "Do not prompt for confirmation"),
+    CLI_END,
+};
+
+#define PULL_COMMAND(name_)                                                                                  \
+	{                                                                                                    \
+		.name = (name_), .run = cmd_pull, .flags = CLI_NEEDS_ENGINE, .min_args = 1, .max_args = 1,   \
+		.options = pull_flags, .opts_size = sizeof(struct pull_args),                                \
+		.usage = "[OPTIONS] NAME[:TAG|@DIGEST]", .help = "Download an image from a registry"         \
+	}
+
+#define IMAGES_COMMAND(name_)                                                                                \
+	{                                                                                                    \
+		.name = (name_), .run = cmd_images, .flags = CLI_NEEDS_ENGINE, .min_args = 0, .max_args = 1, \
+		.options = images_flags, .opts_size = sizeof(struct images_args),                            \
+		.usage = "[OPTIONS] [REPOSITORY[:TAG]]", .help = "List images"                               \
+	}
+#define RMI_COMMAND(name_)                                                                                   \
+	{                                                                                                    \
+		.name = (name_), .run = cmd_rmi, .flags = CLI_NEEDS_ENGINE, .min_args = 1,                   \
+		.max_args = CLI_ARGS_ANY, .options = rmi_flags, .opts_size = sizeof(struct rmi_args),        \
+		.usage = "[OPTIONS] IMAGE [IMAGE...]", .help = "Remove one or more images"                   \
+	}
+#define TAG_COMMAND(name_)                                                                                   \
+	{                                                                                                    \
+		.name = (name_), .run = cmd_tag, .flags = CLI_NEEDS_ENGINE, .min_args = 2, .max_args = 2,    \
+		.usage = "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",                                            \
+		.help = "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"                              \
+	}
+#define HISTORY_COMMAND(name_)                                                                               \
+	{                                                                                                    \
+		.name = (name_), .run = cmd_history, .flags = CLI_NEEDS_ENGINE, .min_args = 1,               \
+		.max_args = 1, .options = history_flags, .opts_size = sizeof(struct history_args),           \
+		.usage = "[OPTIONS] IMAGE", .help = "Show the history of an image"                           \
+	}
 
 /* `vessel image ...` */
 const struct cli_command image_commands[] = {
@@ -401,18 +626,29 @@ const struct cli_command image_commands[] = {
     RMI_COMMAND("rm"),
     TAG_COMMAND("tag"),
     HISTORY_COMMAND("history"),
-    {.name = "inspect", .run = cmd_image_inspect, .flags = CLI_NEEDS_ENGINE, .min_args = 1,
-     .max_args = CLI_ARGS_ANY, .options = inspect_flags, .opts_size = sizeof(struct inspect_args),
-     .usage = "[OPTIONS] IMAGE [IMAGE...]", .help = "Display detailed information on one or more images"},
+    {.name = "inspect",
+     .run = cmd_image_inspect,
+     .flags = CLI_NEEDS_ENGINE,
+     .min_args = 1,
+     .max_args = CLI_ARGS_ANY,
+     .options = inspect_flags,
+     .opts_size = sizeof(struct inspect_args),
+     .usage = "[OPTIONS] IMAGE [IMAGE...]",
+     .help = "Display detailed information on one or more images"},
+    {.name = "prune",
+     .run = cmd_image_prune,
+     .flags = CLI_NEEDS_ENGINE,
+     .min_args = 0,
+     .max_args = 0,
+     .options = prune_flags,
+     .opts_size = sizeof(struct prune_args),
+     .usage = "[OPTIONS]",
+     .help = "Remove unused images"},
     {.name = NULL},
 };
 
 /* The same commands under Docker's top-level names. */
 const struct cli_command image_toplevel_commands[] = {
-    PULL_COMMAND("pull"),
-    IMAGES_COMMAND("images"),
-    RMI_COMMAND("rmi"),
-    TAG_COMMAND("tag"),
-    HISTORY_COMMAND("history"),
-    {.name = NULL},
+    PULL_COMMAND("pull"), IMAGES_COMMAND("images"),   RMI_COMMAND("rmi"),
+    TAG_COMMAND("tag"),   HISTORY_COMMAND("history"), {.name = NULL},
 };

@@ -156,3 +156,30 @@ struct image_config;
  * directories top first (overlay's lowerdir order). */
 int images_get_config(struct images *im, const char *id, struct image_config **ret, struct vsl_error **err);
 int images_layer_paths(struct images *im, const char *id, char ***ret, struct vsl_error **err);
+
+/* ---- prune and the content store's garbage collection (prune.c) ---- */
+
+struct prune_opts {
+	bool all;      /* every image no container uses; default: dangling (untagged) ones only */
+	int64_t until; /* unix seconds; 0: any age. Only images created before it */
+	char **labels; /* "key" or "key=value" an image must carry (all of them) */
+	char **not_labels; /* "key" or "key=value" it must not carry (label!=) */
+	image_in_use_fn in_use; /* images a container uses are kept */
+	void *userdata;
+};
+/* `image prune`: removes the images the options select, then collects the
+ * content store's garbage (images_gc()). *ret_lines gets Docker's prune lines
+ * ("untagged: ubuntu:latest", "deleted: sha256:..."), *ret_reclaimed the bytes
+ * freed on disk. An image that cannot be removed is skipped, as Docker does. */
+int images_prune(struct images *im, const struct prune_opts *opts, char ***ret_lines, uint64_t *ret_reclaimed,
+		 struct vsl_error **err);
+
+/* Removes what no image record references: blobs, unpacked layer
+ * directories, leftovers of crashed ingests, removals and loads (the stores'
+ * temporary files). Holds the images lock exclusive, so no pull, load, import
+ * or push is between storing a file and recording it. ret_reclaimed may be NULL. */
+int images_gc(struct images *im, uint64_t *ret_reclaimed, struct vsl_error **err);
+
+/* The tags the registry holds for name's repository (tags.c), in the
+ * registry's order; NULL-terminated. */
+int images_remote_tags(struct images *im, const char *name, char ***ret, struct vsl_error **err);
