@@ -19,6 +19,7 @@
 #include "engine/containers.h"
 #include "engine/engine.h"
 #include "engine/logs.h"
+#include "engine/volumes.h"
 #include "image/images.h"
 #include "image/reference.h"
 #include "util/cleanup.h"
@@ -238,14 +239,19 @@ struct rm_args {
 
 static int do_rm(struct engine *e, const char *name, void *arg, struct vsl_error **err)
 {
-	return containers_remove(e, name, *(bool *)arg, err);
+	const struct rm_args *a = arg;
+	_cleanup_free_ char *id = NULL;
+	int r = containers_resolve(e, name, &id, err);
+	if (r < 0 || (r = containers_remove(e, id, a->force, err)) < 0)
+		return r;
+	/* -v: its anonymous volumes go too, unless another container uses them. */
+	return a->volumes ? volumes_remove_anonymous(e, id, err) : 0;
 }
 
 static int cmd_rm(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
 {
 	(void)err;
-	struct rm_args *a = opts;
-	return each(ctx, argc, argv, do_rm, &a->force);
+	return each(ctx, argc, argv, do_rm, opts);
 }
 
 static int cmd_wait(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
