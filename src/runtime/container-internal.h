@@ -18,6 +18,13 @@ struct rt_handle {
 
 struct rt_context;
 int rt_open(const struct rt_context *ctx, const char *id, struct rt_handle *h, struct vsl_error **err);
+/* Compiled seccomp programs are kept in the state root, in a directory no
+ * container id can name (':' is not allowed in one) and `list` skips (the dot). */
+#define RT_SECCOMP_CACHE ".cache:seccomp"
+struct oci_seccomp;
+struct seccomp_filter;
+int rt_seccomp_prepare(const struct rt_context *ctx, const struct oci_seccomp *s, struct seccomp_filter **ret,
+                       struct vsl_error **err);
 void rt_handle_clear(struct rt_handle *h);
 /* Kills what is left, runs poststop hooks, removes cgroup and state. */
 int rt_destroy(struct rt_handle *h, struct vsl_error **err);

@@ -281,7 +281,16 @@ static int check_config(struct spawn *sp, struct vsl_error **err)
 	return process_check_rlimits(c->process.rlimits, c->process.n_rlimits, err);
 }
 
-static int load_bundle(struct spawn *sp, struct vsl_error **err)
+int rt_seccomp_prepare(const struct rt_context *ctx, const struct oci_seccomp *s, struct seccomp_filter **ret,
+		       struct vsl_error **err)
+{
+	_cleanup_free_ char *cache = NULL;
+	if (asprintf(&cache, "%s/" RT_SECCOMP_CACHE, ctx->root) < 0)
+		return vsl_error_errno(err, ENOMEM, "seccomp cache path");
+	return seccomp_filter_prepare_cached(s, cache, ret, err);
+}
+
+static int load_bundle(const struct rt_context *ctx, struct spawn *sp, struct vsl_error **err)
 {
 	const char *bundle = sp->opts->bundle ? sp->opts->bundle : ".";
 	sp->bundle = realpath(bundle, NULL);
@@ -308,7 +317,7 @@ static int load_bundle(struct spawn *sp, struct vsl_error **err)
 	if (stat(sp->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
 		return vsl_error_set(err, "rootfs '%s' is not a directory", sp->rootfs);
 
-	if (sp->config->seccomp && seccomp_filter_prepare(sp->config->seccomp, &sp->launch.seccomp, err) < 0)
+	if (sp->config->seccomp && rt_seccomp_prepare(ctx, sp->config->seccomp, &sp->launch.seccomp, err) < 0)
 		return -1;
 	return 0;
 }
@@ -538,7 +547,7 @@ static int spawn_container(const struct rt_context *ctx, struct spawn *sp, struc
 {
 	const struct rt_create_opts *o = sp->opts;
 	_cleanup_free_ struct oci_device_rule *rules = NULL;
-	if (state_check_id(o->id, err) < 0 || load_bundle(sp, err) < 0)
+	if (state_check_id(o->id, err) < 0 || load_bundle(ctx, sp, err) < 0)
 		return -1;
 	if (make_state_dir(sp, ctx, err) < 0)
 		goto fail;

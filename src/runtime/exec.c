@@ -347,7 +347,7 @@ int rt_exec(const struct rt_context *ctx, const struct rt_exec_opts *o, int *ret
 		goto out;
 	if (process_check_rlimits(j.process.rlimits, j.process.n_rlimits, err) < 0)
 		goto out;
-	if (j.config->seccomp && seccomp_filter_prepare(j.config->seccomp, &j.launch.seccomp, err) < 0)
+	if (j.config->seccomp && rt_seccomp_prepare(ctx, j.config->seccomp, &j.launch.seccomp, err) < 0)
 		goto out;
 	if (o->console_socket && console_socket_connect(o->console_socket, &j.console_fd, err) < 0)
 		goto out;

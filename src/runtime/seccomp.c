@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <seccomp.h>
 #include <stdint.h>
@@ -12,11 +13,15 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "runtime/config.h"
 #include "util/cleanup.h"
+#include "util/digest.h"
 #include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
 
 #ifndef SECCOMP_SET_MODE_FILTER
 #define SECCOMP_SET_MODE_FILTER 1
@@ -380,13 +385,213 @@ int seccomp_filter_prepare(const struct oci_seccomp *s, struct seccomp_filter **
 	return 0;
 }
 
+/* ---- compiled programs kept between runs ----------------------------------- */
+
+/* A cache file: this header, then `len` struct sock_filter. */
+#define CACHE_MAGIC "vessel-seccomp1"
+struct cache_header {
+	char magic[16];
+	uint64_t flags; /* raw_flags */
+	uint32_t notify;
+	uint32_t len;
+};
+
+static void hash_bytes(struct digester *d, const void *p, size_t n)
+{
+	uint64_t len = n;
+	digester_update(d, &len, sizeof(len));
+	digester_update(d, p, n);
+}
+
+static void hash_str(struct digester *d, const char *v)
+{
+	/* NULL and "" differ: the length of NULL is ~0. */
+	if (v == NULL) {
+		uint64_t none = UINT64_MAX;
+		digester_update(d, &none, sizeof(none));
+	} else {
+		hash_bytes(d, v, strlen(v));
+	}
+}
+
+static void hash_u64(struct digester *d, uint64_t v)
+{
+	digester_update(d, &v, sizeof(v));
+}
+
+static void hash_strv(struct digester *d, char **v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	hash_u64(d, v ? n : UINT64_MAX);
+	for (size_t i = 0; i < n; i++)
+		hash_str(d, v[i]);
+}
+
+/* Everything the compiled program and its load flags depend on: every field of
+ * the profile but the listener's path and metadata, the libseccomp that compiles
+ * (its syscall tables) and the kernel it probes (the actions it supports). */
+static int cache_key(const struct oci_seccomp *s, char ret[DIGEST_SIZE])
+{
+	_cleanup_digester_ struct digester *d = digester_new();
+	if (d == NULL)
+		return -ENOMEM;
+	hash_str(d, CACHE_MAGIC);
+	const struct scmp_version *v = seccomp_version();
+	hash_u64(d, v ? ((uint64_t)v->major << 32 | (uint64_t)v->minor << 16 | v->micro) : 0);
+	struct utsname u;
+	if (uname(&u) < 0)
+		return -errno;
+	hash_str(d, u.release);
+	hash_str(d, u.version);
+	hash_str(d, u.machine);
+
+	hash_str(d, s->default_action);
+	hash_u64(d, s->has_default_errno_ret);
+	hash_u64(d, s->default_errno_ret);
+	hash_strv(d, s->architectures);
+	hash_strv(d, s->flags);
+	hash_u64(d, s->n_syscalls);
+	for (size_t i = 0; i < s->n_syscalls; i++) {
+		const struct oci_syscall_rule *r = &s->syscalls[i];
+		hash_strv(d, r->names);
+		hash_str(d, r->action);
+		hash_u64(d, r->has_errno_ret);
+		hash_u64(d, r->errno_ret);
+		hash_u64(d, r->n_args);
+		for (size_t j = 0; j < r->n_args; j++) {
+			hash_u64(d, r->args[j].index);
+			hash_u64(d, r->args[j].value);
+			hash_u64(d, r->args[j].value_two);
+			hash_str(d, r->args[j].op);
+		}
+	}
+	digester_final(d, ret);
+	return 0;
+}
+
+/* Ours alone, or not used: whoever can write here chooses the filter of the
+ * next container. */
+static bool cache_trusted(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 022) == 0;
+}
+
+static int cache_open(const char *dir)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (!cache_trusted(fd)) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+/* 0 and *ret, or -errno when there is no usable entry. */
+static int cache_read(int dirfd, const char *name, struct seccomp_filter **ret)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || !cache_trusted(fd))
+		return -EPERM;
+	struct cache_header h;
+	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		return -EIO;
+	if (memcmp(h.magic, CACHE_MAGIC, sizeof(h.magic)) != 0 || h.len == 0 || h.len > BPF_MAXINSNS ||
+	    (uint64_t)st.st_size != sizeof(h) + (uint64_t)h.len * sizeof(struct sock_filter))
+		return -EINVAL;
+	size_t size = (size_t)h.len * sizeof(struct sock_filter);
+	_cleanup_free_ struct sock_filter *prog = malloc(size);
+	if (prog == NULL)
+		return -ENOMEM;
+	if (pread(fd, prog, size, sizeof(h)) != (ssize_t)size)
+		return -EIO;
+	struct seccomp_filter *f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return -ENOMEM;
+	f->notify = h.notify != 0;
+	f->raw_flags = (unsigned long)h.flags;
+	f->raw_len = h.len;
+	f->raw_prog = TAKE_PTR(prog);
+	*ret = f;
+	return 0;
+}
+
+static void cache_write(int dirfd, const char *name, const struct seccomp_filter *f)
+{
+	struct cache_header h = {.flags = f->raw_flags, .notify = f->notify, .len = (uint32_t)f->raw_len};
+	memcpy(h.magic, CACHE_MAGIC, sizeof(h.magic));
+	size_t size = f->raw_len * sizeof(struct sock_filter);
+	_cleanup_free_ char *buf = malloc(sizeof(h) + size);
+	if (buf == NULL)
+		return;
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), f->raw_prog, size);
+	_cleanup_error_ struct vsl_error *err = NULL;
+	/* A temporary file renamed into place: a reader never sees half of one. */
+	if (write_file_atomic_at(dirfd, name, buf, sizeof(h) + size, 0600, &err) < 0)
+		log_debug("seccomp cache: %s", vsl_error_message(err));
+}
+
+int seccomp_filter_prepare_cached(const struct oci_seccomp *s, const char *cache_dir,
+                                  struct seccomp_filter **ret, struct vsl_error **err)
+{
+	char key[DIGEST_SIZE];
+	if (s == NULL || cache_key(s, key) < 0)
+		return seccomp_filter_prepare(s, ret, err);
+	const char *name = digest_hex(key);
+
+	_cleanup_close_ int dirfd = cache_open(cache_dir);
+	struct seccomp_filter *cached = NULL;
+	if (dirfd >= 0 && cache_read(dirfd, name, &cached) == 0) {
+		/* The one check of prepare on what the key leaves out. */
+		if (cached->notify && s->listener_path == NULL) {
+			seccomp_filter_free(cached);
+			return vsl_error_set(
+			    err, "linux.seccomp.listenerPath: required when a rule uses SCMP_ACT_NOTIFY");
+		}
+		*ret = cached;
+		return 0;
+	}
+
+	_cleanup_(seccomp_filter_freep) struct seccomp_filter *f = NULL;
+	if (seccomp_filter_prepare(s, &f, err) < 0)
+		return -1;
+	/* From here loaded as the exported program, as a cached one is. */
+	if (f->raw_prog == NULL && export_bpf(f, err) < 0)
+		return vsl_error_prefix(err, "linux.seccomp");
+	seccomp_release(f->ctx);
+	f->ctx = NULL;
+	if (dirfd >= 0)
+		cache_write(dirfd, name, f);
+	*ret = TAKE_PTR(f);
+	return 0;
+}
+
+/* As libseccomp's seccomp_load() does with our attributes (no no_new_privs). */
 static int load_raw(struct seccomp_filter *f, int *ret_notify_fd, struct vsl_error **err)
 {
-	unsigned long flags = f->raw_flags | SECCOMP_FILTER_FLAG_NEW_LISTENER;
-	/* With a listener, TSYNC must report a failing thread as ESRCH: its
-	 * normal failure value (a thread id) would clash with the returned fd. */
-	if (flags & SECCOMP_FILTER_FLAG_TSYNC)
-		flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+	unsigned long flags = f->raw_flags;
+	if (f->notify) {
+		flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+		/* With a listener, TSYNC must report a failing thread as ESRCH: its
+		 * normal failure value (a thread id) would clash with the returned fd. */
+		if (flags & SECCOMP_FILTER_FLAG_TSYNC)
+			flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+	} else {
+		/* Only means something with a listener, and the kernel refuses it without. */
+		flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+	}
 	struct sock_fprog prog = {.len = (unsigned short)f->raw_len, .filter = f->raw_prog};
 	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
 	if (fd < 0 && errno == EINVAL && (flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV))
@@ -395,7 +600,7 @@ static int load_raw(struct seccomp_filter *f, int *ret_notify_fd, struct vsl_err
 		    "load seccomp filter (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs Linux 5.19)");
 	if (fd < 0)
 		return vsl_error_errno(err, errno, "load seccomp filter");
-	*ret_notify_fd = (int)fd;
+	*ret_notify_fd = f->notify ? (int)fd : -1;
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/personality.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -21,6 +22,7 @@
 #include "runtime/seccomp.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 #define CHILD_CHECK(cond)                                                                                    \
 	do {                                                                                                 \
@@ -380,6 +382,167 @@ static void test_notify(void **state)
 	}
 }
 
+/* ---- compiled programs kept in a cache directory ---- */
+
+static struct seccomp_filter *prepare_cached_ok(const struct oci_seccomp *s, const char *dir)
+{
+	struct seccomp_filter *f = NULL;
+	_cleanup_error_ struct vsl_error *err = NULL;
+	int r = seccomp_filter_prepare_cached(s, dir, &f, &err);
+	if (r < 0)
+		fprintf(stderr, "seccomp_filter_prepare_cached: %s\n", vsl_error_message(err));
+	assert_int_equal(r, 0);
+	assert_non_null(f);
+	return f;
+}
+
+/* The one entry of the cache directory (asserting there is exactly one). */
+static void only_entry(const char *dir, char *ret, size_t size)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		assert_true((size_t)snprintf(ret, size, "%s/%s", dir, de->d_name) < size);
+		n++;
+	}
+	assert_int_equal(n, 1);
+}
+
+static int child_mkdir_eperm(void *arg)
+{
+	CHILD_CHECK(load_in_child(arg, NULL) == 0);
+	errno = 0;
+	CHILD_CHECK(mkdir("/tmp/vessel-test-seccomp-never", 0700) < 0 && errno == EPERM);
+	return 0;
+}
+
+static char cache_top[] = "/tmp/vessel-test-seccomp-cache-XXXXXX";
+
+static int cache_teardown(void **state)
+{
+	(void)state;
+	if (strchr(cache_top, 'X') == NULL)
+		rm_rf_at(AT_FDCWD, cache_top);
+	return 0;
+}
+
+static void test_cache(void **state)
+{
+	(void)state;
+	if (skip_unless_root())
+		return;
+	assert_non_null(mkdtemp(cache_top));
+	char dir[64], file[192], other[192];
+	snprintf(dir, sizeof(dir), "%s/cache", cache_top);
+
+	struct oci_syscall_rule eacces[] = {
+	    {.names = (char *[]){"mkdir", "mkdirat", NULL},
+	     .action = "SCMP_ACT_ERRNO",
+	     .has_errno_ret = true,
+	     .errno_ret = EACCES},
+	};
+	struct oci_seccomp a = {
+	    .default_action = "SCMP_ACT_ALLOW",
+	    .syscalls = eacces,
+	    .n_syscalls = 1,
+	};
+	struct stat st;
+
+	/* A miss compiles, stores one private file in a private directory, and the
+	 * program works; a hit works the same. */
+	{
+		_cleanup_filter_ struct seccomp_filter *f = prepare_cached_ok(&a, dir);
+		assert_child_ok(run_in_child(child_mkdir, f));
+	}
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	only_entry(dir, file, sizeof(file));
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	{
+		_cleanup_filter_ struct seccomp_filter *f = prepare_cached_ok(&a, dir);
+		assert_child_ok(run_in_child(child_mkdir, f));
+	}
+
+	/* The stored program is what a hit loads: put another profile's in its
+	 * place, and the first profile now answers EPERM. */
+	struct oci_syscall_rule eperm[] = {
+	    {.names = (char *[]){"mkdir", "mkdirat", NULL},
+	     .action = "SCMP_ACT_ERRNO",
+	     .has_errno_ret = true,
+	     .errno_ret = EPERM},
+	};
+	struct oci_seccomp b = {.default_action = "SCMP_ACT_ALLOW", .syscalls = eperm, .n_syscalls = 1};
+	char saved[96];
+	snprintf(saved, sizeof(saved), "%s/a-program", cache_top);
+	assert_int_equal(rename(file, saved), 0);
+	{
+		_cleanup_filter_ struct seccomp_filter *f = prepare_cached_ok(&b, dir);
+	}
+	only_entry(dir, other, sizeof(other)); /* b's, under its own name */
+	assert_string_not_equal(other, file);
+	assert_int_equal(rename(other, file), 0);
+	{
+		_cleanup_filter_ struct seccomp_filter *f = prepare_cached_ok(&a, dir);
+		assert_child_ok(run_in_child(child_mkdir_eperm, f));
+	}
+
+	/* A file others may write is not trusted: compiled again, and replaced. */
+	assert_int_equal(chmod(file, 0666), 0);
+	{
+		_cleanup_filter_ struct seccomp_filter *f = prepare_cached_ok(&a, dir);
+		assert_child_ok(run_in_child(child_mkdir, f));
+	}
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+
+	/* Nor is a cut-short one. */
+	off_t size = st.st_size;
+	assert_int_equal(truncate(file, size - 8), 0);
+	{
+		_cleanup_filter_ struct seccomp_filter *f = prepare_cached_ok(&b, dir);
+		_cleanup_filter_ struct seccomp_filter *g = prepare_cached_ok(&a, dir);
+		assert_child_ok(run_in_child(child_mkdir, g));
+	}
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_equal(st.st_size, size);
+
+	/* A listener comes back from the cache too; the listener path, left out of
+	 * the file's name, is still required on a hit. */
+	struct oci_syscall_rule notify[] = {
+	    {.names = (char *[]){"getppid", NULL}, .action = "SCMP_ACT_NOTIFY"},
+	};
+	struct oci_seccomp n = {
+	    .default_action = "SCMP_ACT_ALLOW",
+	    .listener_path = "/run/listener.sock",
+	    .flags = (char *[]){"SECCOMP_FILTER_FLAG_TSYNC", NULL},
+	    .syscalls = notify,
+	    .n_syscalls = 1,
+	};
+	for (int i = 0; i < 2; i++) {
+		_cleanup_filter_ struct seccomp_filter *f = prepare_cached_ok(&n, dir);
+		assert_child_ok(run_in_child(child_notify, f));
+	}
+	n.listener_path = NULL;
+	struct seccomp_filter *f = NULL;
+	_cleanup_error_ struct vsl_error *err = NULL;
+	assert_true(seccomp_filter_prepare_cached(&n, dir, &f, &err) < 0);
+	assert_null(f);
+	assert_string_equal(vsl_error_message(err),
+	                    "linux.seccomp.listenerPath: required when a rule uses SCMP_ACT_NOTIFY");
+
+	/* No usable directory: compiled every time, still correct. */
+	{
+		_cleanup_filter_ struct seccomp_filter *g =
+		    prepare_cached_ok(&a, "/proc/vessel-no-such/cache");
+		assert_child_ok(run_in_child(child_mkdir, g));
+	}
+}
+
 /* ---- errors name the field ---- */
 
 static void test_errors(void **state)
@@ -499,6 +662,7 @@ int main(void)
 	    cmocka_unit_test(test_kill),
 	    cmocka_unit_test(test_flags),
 	    cmocka_unit_test(test_notify),
+	    cmocka_unit_test_teardown(test_cache, cache_teardown),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_known_lists),
 	    cmocka_unit_test(test_null_profile),
