@@ -29,6 +29,8 @@ static const char *const container_steps[] = {
     " restart_count INTEGER NOT NULL DEFAULT 0,"
     " error TEXT);"
     "CREATE INDEX containers_image ON containers(image_id);",
+    /* `stop` and `kill` by a user: the restart policy leaves the container be. */
+    "ALTER TABLE containers ADD COLUMN stop_requested INTEGER NOT NULL DEFAULT 0;",
 };
 
 static const char *const state_names[] = {
@@ -69,7 +71,7 @@ void container_record_list_free(struct container_record **l, size_t n)
 
 #define COLUMNS                                                                                                  \
 	"id, name, image_id, image_name, config, created, state, pid, monitor_pid, started_at, finished_at, "    \
-	"exit_code, oom_killed, restart_count, error"
+	"exit_code, oom_killed, restart_count, error, stop_requested"
 
 static char *column_dup(sqlite3_stmt *s, int i)
 {
@@ -97,6 +99,7 @@ static int row_read(sqlite3_stmt *s, struct container_record **ret, struct vsl_e
 	c->oom_killed = sqlite3_column_int(s, 12) != 0;
 	c->restart_count = sqlite3_column_int(s, 13);
 	c->error = column_dup(s, 14);
+	c->stop_requested = sqlite3_column_int(s, 15) != 0;
 	if (!c->id || !c->name || !c->image_id || !c->image_name || !c->config) {
 		container_record_free(c);
 		return vsl_error_errno(err, ENOMEM, "read container records");
@@ -137,7 +140,7 @@ int container_store_insert(struct db *db, const struct container_record *c, stru
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r = db_prepare(db,
-			   "INSERT INTO containers (" COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &s,
+			   "INSERT INTO containers (" COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &s,
 			   err);
 	if (r < 0)
 		return r;
@@ -156,6 +159,7 @@ int container_store_insert(struct db *db, const struct container_record *c, stru
 	sqlite3_bind_int(s, 13, c->oom_killed);
 	sqlite3_bind_int(s, 14, c->restart_count);
 	bind_text(s, 15, c->error);
+	sqlite3_bind_int(s, 16, c->stop_requested);
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		if (sqlite3_extended_errcode(db_handle(db)) == SQLITE_CONSTRAINT_UNIQUE &&
 		    container_store_name_taken(db, c->name))
@@ -262,7 +266,8 @@ int container_store_update(struct db *db, const struct container_record *c, stru
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r = db_prepare(db,
 			   "UPDATE containers SET state = ?, pid = ?, monitor_pid = ?, started_at = ?, "
-			   "finished_at = ?, exit_code = ?, oom_killed = ?, restart_count = ?, error = ? WHERE id = ?",
+			   "finished_at = ?, exit_code = ?, oom_killed = ?, restart_count = ?, error = ?, "
+			   "stop_requested = ? WHERE id = ?",
 			   &s, err);
 	if (r < 0)
 		return r;
@@ -275,7 +280,8 @@ int container_store_update(struct db *db, const struct container_record *c, stru
 	sqlite3_bind_int(s, 7, c->oom_killed);
 	sqlite3_bind_int(s, 8, c->restart_count);
 	bind_text(s, 9, c->error);
-	bind_text(s, 10, c->id);
+	sqlite3_bind_int(s, 10, c->stop_requested);
+	bind_text(s, 11, c->id);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		return db_error(db, err, "record container state");
 	if (sqlite3_changes(db_handle(db)) == 0)

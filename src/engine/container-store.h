@@ -44,6 +44,7 @@ struct container_record {
 	bool oom_killed;
 	int restart_count;
 	char *error; /* why the last start failed, or NULL */
+	bool stop_requested; /* by `stop` or `kill`: no restart policy applies */
 };
 
 void container_record_free(struct container_record *c);
@@ -64,7 +65,7 @@ int container_store_resolve(struct db *db, const char *name_or_id, char **ret_id
 int container_store_list(struct db *db, struct container_record ***ret, size_t *ret_n, struct vsl_error **err);
 void container_record_list_free(struct container_record **l, size_t n);
 /* Writes the lifecycle fields (state, pid, monitor_pid, started_at,
- * finished_at, exit_code, oom_killed, restart_count, error) of c. */
+ * finished_at, exit_code, oom_killed, restart_count, error, stop_requested) of c. */
 int container_store_update(struct db *db, const struct container_record *c, struct vsl_error **err);
 int container_store_rename(struct db *db, const char *id, const char *name, struct vsl_error **err);
 int container_store_remove(struct db *db, const char *id, struct vsl_error **err);

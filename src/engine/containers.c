@@ -34,6 +34,7 @@
 #include "engine/engine.h"
 #include "engine/etc-files.h"
 #include "engine/names.h"
+#include "engine/networks.h"
 #include "engine/oci-spec.h"
 #include "engine/volumes.h"
 #include "engine/output-tee.h"
@@ -111,6 +112,7 @@ static void remove_files(struct engine *e, const char *id)
 {
 	struct rt_context ctx = runtime_ctx(e);
 	rt_delete(&ctx, id, true, NULL);
+	engine_network_release(e, id);
 	overlay_remove(e->root_dirfd, id, NULL);
 	_cleanup_close_ int dir = openat(e->root_dirfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir >= 0)
@@ -271,6 +273,11 @@ static int prepare_bundle(struct engine *e, const struct container_record *rec,
 	_cleanup_free_ char *init = NULL;
 	if (c->host.has_init && c->host.init)
 		in.init_path = init = init_path();
+	/* Wired before the runtime joins it: the container starts with its network up. */
+	_cleanup_free_ char *netns = NULL;
+	if ((r = engine_network_setup(e, rec, c, image, &netns, err)) < 0)
+		return r;
+	in.ns_paths[NS_NETWORK] = netns;
 	struct oci_spec_volume *volumes = NULL;
 	if ((r = volumes_prepare(e, rec->id, rootfd, &volumes, &in.n_volumes, err)) < 0)
 		return r;
@@ -298,6 +305,7 @@ static int load_create(const struct container_record *rec, struct container_crea
 
 static int record_exit(struct engine *e, struct container_record *rec, int status, struct vsl_error **err)
 {
+	engine_network_teardown(e, rec->id);
 	rec->state = CONTAINER_EXITED;
 	rec->pid = 0;
 	rec->monitor_pid = 0;
@@ -313,6 +321,7 @@ static void on_started(void *userdata, pid_t pid)
 	s->rec->pid = pid;
 	s->rec->started_at = now_ns();
 	s->rec->finished_at = 0;
+	s->rec->stop_requested = false;
 	free(s->rec->error);
 	s->rec->error = NULL;
 	s->r = container_store_update(s->e->db, s->rec, &s->err);
@@ -368,6 +377,7 @@ int containers_run_attached(struct engine *e, const char *id, int *ret_status, s
 	}
 	vsl_error_free(s.err);
 	overlay_unmount(e->root_dirfd, id, NULL);
+	engine_network_teardown(e, id);
 	volumes_release(e, id);
 	if (r < 0) {
 		/* Never started: Docker keeps it "created", with the error. */
@@ -428,10 +438,10 @@ static char *helper_path(const char *env_name, const char *dir, const char *name
 		*slash = '\0';
 	for (int i = 0; i < 3; i++) {
 		char *p = NULL;
-		int n = i == 0   ? asprintf(&p, "%s/%s", self, name)
+		int k = i == 0   ? asprintf(&p, "%s/%s", self, name)
 		        : i == 1 ? asprintf(&p, "%s/src/%s/%s", self, dir, name)
 		                 : asprintf(&p, "%s/../libexec/vessel/%s", self, name);
-		if (n < 0)
+		if (k < 0)
 			return NULL;
 		if (access(p, X_OK) == 0)
 			return p;
@@ -737,6 +747,7 @@ static int start_detached(struct engine *e, struct container_record *rec, const 
 		}
 		overlay_unmount(e->root_dirfd, id, NULL);
 		volumes_release(e, id);
+		engine_network_teardown(e, id);
 		free(rec->error);
 		rec->error = strdup(msg);
 		container_store_update(e->db, rec, NULL);
@@ -747,6 +758,7 @@ static int start_detached(struct engine *e, struct container_record *rec, const 
 	rec->monitor_pid = child;
 	rec->started_at = now_ns();
 	rec->finished_at = 0;
+	rec->stop_requested = false;
 	free(rec->error);
 	rec->error = NULL;
 	return container_store_update(e->db, rec, err);
@@ -814,7 +826,7 @@ int containers_cleanup(struct engine *e, const char *id, struct vsl_error **err)
 	rt_delete(&ctx, id, true, NULL);
 	overlay_unmount(e->root_dirfd, id, NULL);
 	volumes_release(e, id);
-	bool stopped_by_user = rec->state == CONTAINER_EXITED;
+	bool stopped_by_user = rec->stop_requested;
 	if ((r = record_exit(e, rec, code, err)) < 0)
 		return r;
 	_cleanup_container_create_ struct container_create *c = NULL;
@@ -918,6 +930,11 @@ int containers_kill(struct engine *e, const char *id, int sig, struct vsl_error 
 	if (rec->state != CONTAINER_RUNNING && rec->state != CONTAINER_PAUSED)
 		return vsl_error_set_code(
 		    err, EINVAL, "cannot kill container: %s: container %s is not running", id, rec->id);
+	if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT) {
+		rec->stop_requested = true;
+		if ((r = container_store_update(e->db, rec, err)) < 0)
+			return r;
+	}
 	struct rt_context ctx = runtime_ctx(e);
 	return rt_kill(&ctx, rec->id, sig, false, err);
 }
@@ -975,6 +992,9 @@ int containers_stop(struct engine *e, const char *id, int timeout, struct vsl_er
 	if (timeout < 0)
 		timeout = c->has_stop_timeout ? c->stop_timeout : DEFAULT_STOP_TIMEOUT;
 	/* Marked stopped by the user first: the restart policy must not bring it back. */
+	rec->stop_requested = true;
+	if ((r = container_store_update(e->db, rec, err)) < 0)
+		return r;
 	struct rt_context ctx = runtime_ctx(e);
 	if (rec->state == CONTAINER_PAUSED)
 		rt_resume(&ctx, rec->id, NULL);

@@ -276,6 +276,7 @@ def test_rmi_refuses_an_image_in_use(v):
 
 def test_parallel_run_and_rm_leave_nothing(v):
     errors = []
+    ids = []
 
     def loop(i):
         for j in range(3):
@@ -284,6 +285,7 @@ def test_parallel_run_and_rm_leave_nothing(v):
             if r.returncode != 0:
                 errors.append(r.stderr)
                 continue
+            ids.append(r.stdout.strip())
             r = v("rm", "-f", name)
             if r.returncode != 0:
                 errors.append(r.stderr)
@@ -294,10 +296,12 @@ def test_parallel_run_and_rm_leave_nothing(v):
     for t in threads:
         t.join()
     assert errors == []
+    assert len(ids) == 60
     assert_nothing_left(v)
-    leftover = subprocess.run("ls /sys/fs/cgroup/*/vessel 2>/dev/null | grep -c '^[0-9a-f]\\{64\\}$'",
-                              shell=True, capture_output=True, text=True).stdout.strip()
-    assert leftover in ("", "0")
+    # No cgroup of these containers is left, in any hierarchy.
+    left = [c for c in ids for h in os.listdir("/sys/fs/cgroup")
+            if os.path.exists(os.path.join("/sys/fs/cgroup", h, "vessel", c))]
+    assert left == []
 
 
 def test_logs_of_a_foreground_container(v):
@@ -306,3 +310,12 @@ def test_logs_of_a_foreground_container(v):
     logs = v.ok("logs", "fg")
     assert logs.stdout == "out\n" and logs.stderr == "err\n"
     v.ok("rm", "fg")
+
+
+def test_stop_wins_over_restart_always(v):
+    v.ok("run", "-d", "--name", "keeper", "--restart", "always", IMAGE, "sleep", "30")
+    v.ok("stop", "-t", "1", "keeper")
+    time.sleep(1)
+    info = json.loads(v.ok("inspect", "keeper").stdout)[0]
+    assert info["State"]["Status"] == "exited" and info["RestartCount"] == 0
+    v.ok("rm", "keeper")
