@@ -87,6 +87,8 @@ extern const struct cli_command container_commands[];
 extern const struct cli_command container_ops_commands[];          /* exec, top, stats, pause, ..., prune */
 extern const struct cli_command container_ops_toplevel_commands[]; /* the same but prune */
 extern const struct cli_command container_toplevel_commands[];
+extern const struct cli_command network_commands[];          /* network create, ls, ..., and */
+extern const struct cli_command network_toplevel_commands[]; /* port */
 extern const struct cli_command transfer_commands[]; /* push, save, load, import, login, logout */
 extern const struct cli_command volume_commands[];   /* volume create, ls, inspect, rm, prune */
 extern const struct cli_command system_commands[];   /* system df */

@@ -46,6 +46,7 @@ static const struct cli_command *const toplevel_tables[] = {
     container_ops_toplevel_commands,
     image_toplevel_commands,
     transfer_commands,
+    network_toplevel_commands,
 };
 static const struct cli_command *const container_tables[] = {
     container_commands,
@@ -61,6 +62,9 @@ static const struct cli_command *const volume_tables[] = {
 static const struct cli_command *const system_tables[] = {
     system_commands,
 };
+static const struct cli_command *const network_tables[] = {
+    network_commands,
+};
 #define TABLES(t) t, ARRAY_SIZE(t)
 static const struct {
 	const char *name, *help;
@@ -69,6 +73,7 @@ static const struct {
 } groups[] = {
     {"container", "Manage containers", TABLES(container_tables)},
     {"image", "Manage images", TABLES(image_tables)},
+    {"network", "Manage networks", TABLES(network_tables)},
     {"volume", "Manage volumes", TABLES(volume_tables)},
     {"system", "Manage vessel", TABLES(system_tables)},
 };

@@ -932,13 +932,13 @@ static int add_namespace(json_t *list, const struct oci_spec_input *in, enum ns_
 	json_t *ns = json_pack("{ss}", "type", ns_type_name(t));
 	if (jappend(list, ns) < 0)
 		return vsl_error_errno(err, ENOMEM, OOM);
-	if (mode_container(mode)) {
-		if (in->ns_paths[t] == NULL)
-			return vsl_error_set_code(
-			    err, ENOTSUP, "%s mode '%s': the container's namespace is not known", what, mode);
-		if (jset(ns, "path", json_string(in->ns_paths[t])) < 0)
-			return vsl_error_errno(err, ENOMEM, OOM);
-	}
+	/* A path given is joined whatever the mode: the engine wires a bridge
+	 * network's namespace before the runtime starts (engine/networks.h). */
+	if (mode_container(mode) && in->ns_paths[t] == NULL)
+		return vsl_error_set_code(err, ENOTSUP, "%s mode '%s': the container's namespace is not known",
+		                          what, mode);
+	if (in->ns_paths[t] && jset(ns, "path", json_string(in->ns_paths[t])) < 0)
+		return vsl_error_errno(err, ENOMEM, OOM);
 	return 0;
 }
 
@@ -956,7 +956,8 @@ static int build_namespaces(const struct oci_spec_input *in, json_t *linux_, str
 	int r = 0;
 	if (!mode_is(h->pid_mode, "host"))
 		r = add_namespace(list, in, NS_PID, h->pid_mode, "PID", err);
-	/* none, bridge (for now: loopback only) and default: a network namespace of its own. */
+	/* none: a namespace of its own with loopback only; bridge, default and user
+	 * networks: the one the engine made (ns_paths); container:X: X's. */
 	if (r >= 0 && !mode_is(h->network_mode, "host"))
 		r = add_namespace(list, in, NS_NETWORK, h->network_mode, "network", err);
 	if (r >= 0 && !mode_is(h->ipc_mode, "host"))

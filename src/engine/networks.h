@@ -1,0 +1,48 @@
+/* The engine's side of networks: the network room (network/network.h) with
+ * the engine's paths, config and containers.
+ *
+ * containers.c calls three hooks:
+ *     engine_network_setup()     before the runtime creates the container:
+ *                                the netns path the runtime joins (or NULL)
+ *     engine_network_teardown()  when it stopped: links, rules, ports go
+ *     engine_network_release()   when it is removed: its addresses go too
+ * and the CLI calls the rest.
+ *
+ * The config file (VESSEL_CONFIG, else /etc/vessel/config.json) is read for
+ * Docker's daemon.json keys "bip" ("10.200.0.1/24": the default bridge's
+ * gateway and subnet), "default-address-pools" ([{"base": "10.99.0.0/16",
+ * "size": 24}]), "bridge" (the default bridge's device) and "mtu".
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "network/network.h"
+
+struct engine;
+struct container_record;
+struct container_create;
+struct image_config;
+struct vsl_error;
+
+/* The network env of the engine; free with engine_network_env_free(). */
+struct engine_network_env;
+int engine_network_env_open(struct engine *e, struct engine_network_env **ret, struct vsl_error **err);
+void engine_network_env_free(struct engine_network_env *n);
+struct network_env *engine_network_env_get(struct engine_network_env *n);
+
+/* For NetworkMode bridge/default/a user network: the sandbox, made now
+ * (*ret_netns_path its path); "container:X": X's namespace; host and none:
+ * NULL. image may be NULL (its ExposedPorts serve -P). */
+int engine_network_setup(struct engine *e, const struct container_record *rec,
+                         const struct container_create *c, const struct image_config *image,
+                         char **ret_netns_path, struct vsl_error **err);
+void engine_network_teardown(struct engine *e, const char *container_id);
+void engine_network_release(struct engine *e, const char *container_id);
+
+/* `network connect` / `disconnect` on a container (running or not). */
+int engine_network_connect(struct engine *e, const char *network, const char *container,
+                           const struct network_attach *a, struct vsl_error **err);
+int engine_network_disconnect(struct engine *e, const char *network, const char *container, bool force,
+                              struct vsl_error **err);

@@ -1,0 +1,915 @@
+#include "network/network.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "network/nat.h"
+#include "network/netlink.h"
+#include "util/cleanup.h"
+#include "util/db.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/strv.h"
+
+#define HOSTS_MAX   (1u << 20)
+#define PORT_MIN    49153
+#define PORT_MAX    60999
+#define DEFAULT_MTU 1500
+
+static void closep_lock(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd); /* closing drops the flock */
+}
+#define _cleanup_lock_ __attribute__((cleanup(closep_lock)))
+
+struct ep_list {
+	struct endpoint_record **v;
+	size_t n;
+};
+
+static void ep_list_free(struct ep_list *l)
+{
+	endpoint_records_free(l->v, l->n);
+	l->v = NULL;
+	l->n = 0;
+}
+#define _cleanup_ep_list_ __attribute__((cleanup(ep_list_free)))
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int random_id(char ret[65], struct vsl_error **err)
+{
+	unsigned char bytes[32];
+	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
+		return vsl_error_errno(err, errno, "make a network id");
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		snprintf(ret + 2 * i, 3, "%02x", bytes[i]);
+	return 0;
+}
+
+int network_init(struct network_env *env, struct vsl_error **err)
+{
+	return ipam_init(env->db, err);
+}
+
+/* Docker's default-address-pools. */
+static size_t default_pools(const struct network_env *env, struct ipam_pool *pools, size_t max, unsigned size)
+{
+	if (env->pools && env->n_pools) {
+		size_t n = env->n_pools < max ? env->n_pools : max;
+		memcpy(pools, env->pools, n * sizeof(*pools));
+		return n;
+	}
+	size_t n = 0;
+	ipam_parse_cidr("172.17.0.0/16", false, &pools[n].base, NULL);
+	pools[n++].size = size < 16 ? 16 : size;
+	ipam_parse_cidr("172.18.0.0/15", false, &pools[n].base, NULL);
+	pools[n++].size = 16;
+	ipam_parse_cidr("172.20.0.0/14", false, &pools[n].base, NULL);
+	pools[n++].size = 16;
+	ipam_parse_cidr("172.24.0.0/13", false, &pools[n].base, NULL);
+	pools[n++].size = 16;
+	ipam_parse_cidr("192.168.0.0/16", false, &pools[n].base, NULL);
+	pools[n++].size = 20;
+	return n;
+}
+
+static bool valid_name(const char *s)
+{
+	if (s == NULL || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_' || *s == '.' || *s == '-'))
+			return false;
+	return true;
+}
+
+/* Inside db_begin(): the subnet check and the insert see one state. */
+static int create_locked(struct network_env *env, const struct network_create_opts *o, const char *id,
+                         const char *bridge, struct vsl_error **err)
+{
+	struct ipam_subnet s;
+	struct in_addr gw;
+	int r;
+	if (o->subnet && *o->subnet) {
+		if (ipam_parse_cidr(o->subnet, false, &s, NULL) < 0 || s.prefix > 30)
+			return vsl_error_set_code(err, EINVAL,
+			                          "invalid subnet %s: it must be an IPv4 network in CIDR "
+			                          "notation with a prefix of at most /30",
+			                          o->subnet);
+		_cleanup_free_ char *user = NULL;
+		if ((r = ipam_subnet_in_use(env->db, &s, NULL, &user, err)) < 0)
+			return r;
+		if (r > 0)
+			return vsl_error_set_code(
+			    err, EEXIST,
+			    "invalid pool request: Pool overlaps with other one on this "
+			    "address space (%s)",
+			    user ? user : "in use");
+	} else {
+		struct ipam_pool pools[16];
+		size_t n = default_pools(env, pools, ARRAY_SIZE(pools), 16);
+		if ((r = ipam_pick_subnet(env->db, pools, n, &s, err)) < 0)
+			return r;
+	}
+	if (o->gateway && *o->gateway) {
+		if (inet_pton(AF_INET, o->gateway, &gw) != 1)
+			return vsl_error_set_code(err, EINVAL, "invalid gateway address %s", o->gateway);
+		if (!ipam_contains(&s, gw))
+			return vsl_error_set_code(err, EINVAL, "gateway %s is not in subnet %s", o->gateway,
+			                          o->subnet ? o->subnet : "");
+	} else {
+		gw.s_addr = htonl(ntohl(s.addr.s_addr) + 1);
+	}
+	char subnet[32], gateway[INET_ADDRSTRLEN];
+	ipam_format(&s, subnet, sizeof(subnet));
+	inet_ntop(AF_INET, &gw, gateway, sizeof(gateway));
+	struct network_record rec = {
+	    .id = (char *)id,
+	    .name = (char *)o->name,
+	    .driver = "bridge",
+	    .subnet = subnet,
+	    .gateway = gateway,
+	    .bridge = (char *)bridge,
+	    .internal = o->internal,
+	    .ipv6 = o->ipv6,
+	    .created = now_ns(),
+	    .labels = (char *)(o->labels ? o->labels : "{}"),
+	};
+	return ipam_network_insert(env->db, &rec, err);
+}
+
+static int create_record(struct network_env *env, const struct network_create_opts *o, const char *bridge,
+                         char **ret_id, struct vsl_error **err)
+{
+	char id[65];
+	int r = random_id(id, err);
+	if (r < 0)
+		return r;
+	char own_bridge[16];
+	if (bridge == NULL) {
+		snprintf(own_bridge, sizeof(own_bridge), "vessel-%.8s", id);
+		bridge = own_bridge;
+	}
+	if ((r = db_begin(env->db, err)) < 0)
+		return r;
+	if ((r = create_locked(env, o, id, bridge, err)) < 0) {
+		db_rollback(env->db);
+		return r;
+	}
+	if ((r = db_commit(env->db, err)) < 0)
+		return r;
+	if (ret_id && (*ret_id = strdup(id)) == NULL)
+		return vsl_error_errno(err, ENOMEM, "create network");
+	return 0;
+}
+
+static bool predefined(const char *name)
+{
+	return strcmp(name, "bridge") == 0 || strcmp(name, "host") == 0 || strcmp(name, "none") == 0 ||
+	       strcmp(name, "default") == 0;
+}
+
+int network_create(struct network_env *env, const struct network_create_opts *o, char **ret_id,
+                   struct vsl_error **err)
+{
+	if (!valid_name(o->name))
+		return vsl_error_set_code(
+		    err, EINVAL, "invalid network name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+		    o->name ? o->name : "");
+	if (predefined(o->name))
+		return vsl_error_set_code(err, EPERM, "operation is not permitted on predefined %s network",
+		                          o->name);
+	if (o->driver && *o->driver && strcmp(o->driver, "bridge") != 0)
+		return vsl_error_set_code(
+		    err, ENOTSUP, "plugin \"%s\" not found: only the bridge driver is supported", o->driver);
+	if (o->ipv6)
+		return vsl_error_set_code(err, ENOTSUP, "IPv6 networks are not supported yet");
+	return create_record(env, o, NULL, ret_id, err);
+}
+
+static int ensure_default(struct network_env *env, struct vsl_error **err)
+{
+	_cleanup_network_record_ struct network_record *n = NULL;
+	_cleanup_error_ struct vsl_error *e = NULL;
+	if (ipam_network_get(env->db, NETWORK_DEFAULT, &n, &e) >= 0)
+		return 0;
+	if (vsl_error_code(e) != -ENOENT) {
+		*err = TAKE_PTR(e);
+		return vsl_error_code(*err);
+	}
+	struct network_create_opts o = {.name = NETWORK_DEFAULT};
+	_cleanup_free_ char *subnet = NULL, *gateway = NULL;
+	if (env->bip && *env->bip) {
+		struct ipam_subnet s;
+		struct in_addr gw;
+		if (ipam_parse_cidr(env->bip, true, &s, &gw) < 0)
+			return vsl_error_set_code(err, EINVAL, "bip: invalid address %s", env->bip);
+		char text[32], gtext[INET_ADDRSTRLEN];
+		ipam_format(&s, text, sizeof(text));
+		inet_ntop(AF_INET, &gw, gtext, sizeof(gtext));
+		subnet = strdup(text);
+		gateway = strdup(gtext);
+		if (!subnet || !gateway)
+			return vsl_error_errno(err, ENOMEM, "create the default network");
+		o.subnet = subnet;
+		o.gateway = gateway;
+	}
+	_cleanup_error_ struct vsl_error *ce = NULL;
+	int r = create_record(env, &o, env->default_bridge ? env->default_bridge : "vessel0", NULL, &ce);
+	if (r == -EEXIST && ce && strstr(vsl_error_message(ce), "already exists"))
+		return 0; /* another vessel made it meanwhile */
+	if (r < 0) {
+		*err = TAKE_PTR(ce);
+		return vsl_error_prefix(err, "create the default network");
+	}
+	return 0;
+}
+
+int network_get(struct network_env *env, const char *name_or_id, struct network_record **ret,
+                struct vsl_error **err)
+{
+	if (strcmp(name_or_id, NETWORK_DEFAULT) == 0 || strcmp(name_or_id, "default") == 0) {
+		int r = ensure_default(env, err);
+		if (r < 0)
+			return r;
+		name_or_id = NETWORK_DEFAULT;
+	}
+	return ipam_network_get(env->db, name_or_id, ret, err);
+}
+
+int network_list(struct network_env *env, struct network_record ***ret, size_t *ret_n, struct vsl_error **err)
+{
+	int r = ensure_default(env, err);
+	return r < 0 ? r : ipam_network_list(env->db, ret, ret_n, err);
+}
+
+/* ---- bridges ---- */
+
+static int parse_net(const struct network_record *net, struct ipam_subnet *s, struct in_addr *gw,
+                     struct vsl_error **err)
+{
+	if (ipam_parse_cidr(net->subnet, true, s, NULL) < 0 || inet_pton(AF_INET, net->gateway, gw) != 1)
+		return vsl_error_set_code(err, EINVAL, "network %s: bad subnet '%s' or gateway '%s'",
+		                          net->name, net->subnet, net->gateway);
+	return 0;
+}
+
+/* Under nat_lock(). */
+static int bridge_up(struct network_env *env, const struct network_record *net, struct vsl_error **err)
+{
+	if (nl_link_exists(net->bridge))
+		return 0;
+	struct ipam_subnet s;
+	struct in_addr gw;
+	int r = parse_net(net, &s, &gw, err);
+	if (r < 0)
+		return r;
+	unsigned mtu = env->mtu ? env->mtu : DEFAULT_MTU;
+	if ((r = nl_bridge_create(net->bridge, mtu, err)) < 0)
+		return r;
+	struct nat_network nn = {
+	    .id = net->id, .bridge = net->bridge, .subnet = net->subnet, .internal = net->internal};
+	if ((r = nl_addr_add(net->bridge, AF_INET, &gw, s.prefix, err)) < 0 ||
+	    (r = nat_enable_forwarding(net->bridge, err)) < 0 || (r = nl_link_up(net->bridge, err)) < 0 ||
+	    (r = nat_network_add(&nn, err)) < 0) {
+		nl_link_delete(net->bridge, NULL);
+		nat_network_remove(net->id, NULL);
+		return vsl_error_prefix(err, "network %s", net->name);
+	}
+	return 0;
+}
+
+static bool network_has_active(struct network_env *env, const char *network_id)
+{
+	_cleanup_ep_list_ struct ep_list l = {0};
+	if (ipam_endpoint_list(env->db, network_id, NULL, &l.v, &l.n, NULL) < 0)
+		return true;
+	for (size_t i = 0; i < l.n; i++)
+		if (l.v[i]->active)
+			return true;
+	return false;
+}
+
+/* Under nat_lock(): the bridge and the rules go with the last running container. */
+static void bridge_down_if_unused(struct network_env *env, const char *network_id)
+{
+	if (network_has_active(env, network_id))
+		return;
+	_cleanup_network_record_ struct network_record *net = NULL;
+	if (ipam_network_get(env->db, network_id, &net, NULL) < 0)
+		return;
+	nl_link_delete(net->bridge, NULL);
+	nat_network_remove(net->id, NULL);
+}
+
+/* ---- /etc/hosts ---- */
+
+static bool network_named_default(struct network_env *env, const char *network_id)
+{
+	_cleanup_network_record_ struct network_record *net = NULL;
+	return ipam_network_get(env->db, network_id, &net, NULL) >= 0 &&
+	       strcmp(net->name, NETWORK_DEFAULT) == 0;
+}
+
+/* Rewrites the part of the container's hosts file below the marker, in place. */
+static void hosts_rewrite(struct network_env *env, const char *container_id)
+{
+	_cleanup_free_ char *path = NULL;
+	if (asprintf(&path, "%s/%s/hosts", env->containers_dir, container_id) < 0)
+		return;
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	_cleanup_free_ char *old = malloc(HOSTS_MAX + 1);
+	if (old == NULL)
+		return;
+	ssize_t got = pread(fd, old, HOSTS_MAX, 0);
+	if (got < 0)
+		return;
+	old[got] = '\0';
+	char *marker = strstr(old, NETWORK_HOSTS_MARKER "\n");
+	if (marker)
+		*marker = '\0';
+
+	_cleanup_free_ char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+	if (f == NULL)
+		return;
+	fputs(old, f);
+	fputs(NETWORK_HOSTS_MARKER "\n", f);
+	_cleanup_ep_list_ struct ep_list mine = {0};
+	if (ipam_endpoint_list(env->db, NULL, container_id, &mine.v, &mine.n, NULL) >= 0) {
+		for (size_t i = 0; i < mine.n; i++) {
+			if (!mine.v[i]->active)
+				continue;
+			fprintf(f, "%s\t%.12s\n", mine.v[i]->ip, container_id);
+			if (network_named_default(env, mine.v[i]->network_id))
+				continue; /* Docker's default bridge resolves no names */
+			_cleanup_ep_list_ struct ep_list peers = {0};
+			if (ipam_endpoint_list(env->db, mine.v[i]->network_id, NULL, &peers.v, &peers.n,
+			                       NULL) < 0)
+				continue;
+			for (size_t j = 0; j < peers.n; j++) {
+				const struct endpoint_record *p = peers.v[j];
+				if (!p->active || strcmp(p->container_id, container_id) == 0)
+					continue;
+				fprintf(f, "%s\t%s", p->ip, p->name);
+				for (char **a = p->aliases; a && *a; a++)
+					fprintf(f, " %s", *a);
+				fprintf(f, " %.12s\n", p->container_id);
+			}
+		}
+	}
+	if (fclose(f) != 0)
+		return;
+	/* Written over the old bytes, then cut: a reader never sees an empty file. */
+	if (pwrite(fd, text, size, 0) == (ssize_t)size)
+		(void)!ftruncate(fd, (off_t)size);
+}
+
+/* Every container that shares a network with the container (and itself). */
+static void hosts_rewrite_around(struct network_env *env, const char *container_id,
+                                 const char *const *network_ids, size_t n_networks)
+{
+	hosts_rewrite(env, container_id);
+	for (size_t i = 0; i < n_networks; i++) {
+		_cleanup_ep_list_ struct ep_list l = {0};
+		if (ipam_endpoint_list(env->db, network_ids[i], NULL, &l.v, &l.n, NULL) < 0)
+			continue;
+		for (size_t j = 0; j < l.n; j++)
+			if (strcmp(l.v[j]->container_id, container_id) != 0)
+				hosts_rewrite(env, l.v[j]->container_id);
+	}
+}
+
+/* ---- wiring one endpoint ---- */
+
+struct inside {
+	const char *ifname;
+	struct in_addr addr, gw;
+	unsigned prefix;
+	bool route;
+};
+
+static int configure_inside(void *userdata, struct vsl_error **err)
+{
+	struct inside *in = userdata;
+	int r = nl_addr_add(in->ifname, AF_INET, &in->addr, in->prefix, err);
+	if (r >= 0)
+		r = nl_link_up(in->ifname, err);
+	if (r >= 0 && in->route)
+		r = nl_route_add_default(in->ifname, AF_INET, &in->gw, err);
+	return r;
+}
+
+static int free_ifname(void *userdata, struct vsl_error **err)
+{
+	(void)err;
+	char *name = userdata;
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, 16, "eth%d", i);
+		if (!nl_link_exists(name))
+			return 0;
+	}
+	return -ENOSPC;
+}
+
+static void veth_name(char buf[16], const char *container_id, const char *network_id)
+{
+	snprintf(buf, 16, "vsl%.6s%.5s", container_id, network_id);
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned b[6];
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+/* Under nat_lock(): a veth from the network's bridge into netns_fd. */
+static int plumb(struct network_env *env, const struct network_record *net, const struct endpoint_record *ep,
+                 int netns_fd, bool default_route, struct vsl_error **err)
+{
+	struct inside in = {.route = default_route && !net->internal};
+	struct ipam_subnet s;
+	int r = parse_net(net, &s, &in.gw, err);
+	if (r < 0)
+		return r;
+	in.prefix = s.prefix;
+	if (inet_pton(AF_INET, ep->ip, &in.addr) != 1)
+		return vsl_error_set_code(err, EINVAL, "bad address %s", ep->ip);
+	uint8_t mac[6];
+	if (parse_mac(ep->mac, mac) < 0)
+		return vsl_error_set_code(err, EINVAL, "invalid MAC address %s", ep->mac);
+	char ifname[16], veth[16];
+	if ((r = nl_in_netns(netns_fd, free_ifname, ifname, err)) < 0)
+		return vsl_error_errno(err, -r, "name an interface");
+	in.ifname = ifname;
+	veth_name(veth, ep->container_id, net->id);
+	nl_link_delete(veth, NULL); /* a leftover of a crash */
+	if ((r = bridge_up(env, net, err)) < 0)
+		return r;
+	unsigned mtu = env->mtu ? env->mtu : DEFAULT_MTU;
+	if ((r = nl_veth_create(veth, ifname, netns_fd, net->bridge, mtu, mac, err)) < 0)
+		return r;
+	if ((r = nl_in_netns(netns_fd, configure_inside, &in, err)) < 0 ||
+	    (r = ipam_endpoint_set_active(env->db, net->id, ep->container_id, veth, true, err)) < 0) {
+		nl_link_delete(veth, NULL);
+		return vsl_error_prefix(err, "connect to network %s", net->name);
+	}
+	return 0;
+}
+
+static int find_endpoint(struct network_env *env, const char *network_id, const char *container_id,
+                         struct endpoint_record **ret)
+{
+	_cleanup_ep_list_ struct ep_list l = {0};
+	if (ipam_endpoint_list(env->db, network_id, container_id, &l.v, &l.n, NULL) < 0 || l.n == 0)
+		return -ENOENT;
+	*ret = TAKE_PTR(l.v[0]);
+	return 0;
+}
+
+/* The container's endpoint on net, made (with its address) when missing. */
+static int endpoint_get_or_add(struct network_env *env, const struct network_record *net,
+                               const char *container_id, const char *name, const struct network_attach *a,
+                               struct endpoint_record **ret, struct vsl_error **err)
+{
+	if (find_endpoint(env, net->id, container_id, ret) == 0)
+		return 0;
+	struct endpoint_record *ep = calloc(1, sizeof(*ep));
+	if (ep == NULL)
+		return vsl_error_errno(err, ENOMEM, "add endpoint");
+	ep->network_id = strdup(net->id);
+	ep->container_id = strdup(container_id);
+	ep->name = strdup(name ? name : "");
+	ep->ip = a->ip ? strdup(a->ip) : NULL;
+	ep->mac = a->mac ? strdup(a->mac) : NULL;
+	for (char **s = a->aliases; s && *s; s++)
+		if (strv_append(&ep->aliases, *s) < 0)
+			break;
+	if (!ep->network_id || !ep->container_id || !ep->name || (a->ip && !ep->ip) || (a->mac && !ep->mac)) {
+		endpoint_record_free(ep);
+		return vsl_error_errno(err, ENOMEM, "add endpoint");
+	}
+	int r = ipam_endpoint_add(env->db, net, ep, err);
+	if (r < 0) {
+		endpoint_record_free(ep);
+		return r;
+	}
+	*ret = ep;
+	return 0;
+}
+
+/* ---- published ports ---- */
+
+static int publish(struct network_env *env, const char *container_id, const char *container_name,
+                   const struct endpoint_record *ep, const struct network_port *ports, size_t n,
+                   struct vsl_error **err)
+{
+	struct nat_port *rules = calloc(n + 1, sizeof(*rules));
+	unsigned *chosen = calloc(n + 1, sizeof(*chosen));
+	int r = 0;
+	if (rules == NULL || chosen == NULL) {
+		free(rules);
+		free(chosen);
+		return vsl_error_errno(err, ENOMEM, "publish ports");
+	}
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		const struct network_port *p = &ports[i];
+		const char *ip = p->host_ip && *p->host_ip ? p->host_ip : "0.0.0.0";
+		struct port_record rec = {.container_id = (char *)container_id,
+		                          .network_id = ep->network_id,
+		                          .proto = (char *)p->proto,
+		                          .host_ip = (char *)ip,
+		                          .host_port = p->host_port,
+		                          .container_port = p->container_port};
+		if (p->host_port) {
+			if (nat_port_bindable(p->proto, ip, p->host_port) < 0)
+				r = vsl_error_set_code(
+				    err, EADDRINUSE,
+				    "driver failed programming external connectivity on endpoint %s: "
+				    "Bind for %s:%u failed: port is already allocated",
+				    container_name, ip, p->host_port);
+			else
+				r = ipam_port_add(env->db, &rec, err);
+		} else {
+			unsigned start = PORT_MIN;
+			if (getrandom(&start, sizeof(start), 0) == (ssize_t)sizeof(start))
+				start = PORT_MIN + start % (PORT_MAX - PORT_MIN + 1);
+			r = -EADDRINUSE;
+			for (unsigned k = 0; k <= PORT_MAX - PORT_MIN && r == -EADDRINUSE; k++) {
+				rec.host_port = PORT_MIN + (start - PORT_MIN + k) % (PORT_MAX - PORT_MIN + 1);
+				if (nat_port_bindable(p->proto, ip, rec.host_port) < 0)
+					continue;
+				_cleanup_error_ struct vsl_error *e = NULL;
+				r = ipam_port_add(env->db, &rec, &e);
+				if (r < 0 && r != -EADDRINUSE)
+					*err = TAKE_PTR(e);
+			}
+			if (r == -EADDRINUSE)
+				r = vsl_error_set_code(err, EADDRINUSE, "no free host port to publish %u/%s",
+				                       p->container_port, p->proto);
+		}
+		rules[i] = (struct nat_port){.proto = p->proto,
+		                             .host_ip = ip,
+		                             .host_port = rec.host_port,
+		                             .container_ip = ep->ip,
+		                             .container_port = p->container_port};
+	}
+	if (r >= 0)
+		r = nat_ports_add(container_id, rules, n, err);
+	free(rules);
+	free(chosen);
+	return r;
+}
+
+/* ---- sandboxes ---- */
+
+static char *netns_path(struct network_env *env, const char *container_id)
+{
+	char *p = NULL;
+	return asprintf(&p, "%s/%s", env->netns_dir, container_id) < 0 ? NULL : p;
+}
+
+/* Under nat_lock(). */
+static void unplumb_all(struct network_env *env, const char *container_id, char ***ret_networks)
+{
+	nat_ports_remove(container_id, NULL);
+	ipam_port_remove_container(env->db, container_id, NULL);
+	_cleanup_ep_list_ struct ep_list l = {0};
+	if (ipam_endpoint_list(env->db, NULL, container_id, &l.v, &l.n, NULL) < 0)
+		return;
+	for (size_t i = 0; i < l.n; i++) {
+		char veth[16];
+		veth_name(veth, container_id, l.v[i]->network_id);
+		nl_link_delete(veth, NULL);
+		bool was_active = l.v[i]->active;
+		ipam_endpoint_set_active(env->db, l.v[i]->network_id, container_id, NULL, false, NULL);
+		if (was_active)
+			bridge_down_if_unused(env, l.v[i]->network_id);
+		if (ret_networks)
+			strv_append(ret_networks, l.v[i]->network_id);
+	}
+}
+
+static bool has_sandbox(struct network_env *env, const char *container_id)
+{
+	_cleanup_free_ char *path = netns_path(env, container_id);
+	if (path == NULL || access(path, F_OK) == 0)
+		return true;
+	_cleanup_ep_list_ struct ep_list l = {0};
+	if (ipam_endpoint_list(env->db, NULL, container_id, &l.v, &l.n, NULL) < 0)
+		return true;
+	for (size_t i = 0; i < l.n; i++)
+		if (l.v[i]->active)
+			return true;
+	_cleanup_free_ struct port_record *p = NULL;
+	size_t n = 0;
+	if (ipam_port_list(env->db, container_id, &p, &n, NULL) < 0)
+		return true;
+	port_records_free(TAKE_PTR(p), n);
+	return n > 0;
+}
+
+void network_sandbox_down(struct network_env *env, const char *container_id)
+{
+	/* The common case (stopped twice, never networked) costs no nftables round trip. */
+	if (!has_sandbox(env, container_id))
+		return;
+	_cleanup_strv_ char **networks = NULL;
+	{
+		_cleanup_error_ struct vsl_error *e = NULL;
+		_cleanup_lock_ int lock = nat_lock(&e);
+		unplumb_all(env, container_id, &networks);
+	}
+	_cleanup_free_ char *path = netns_path(env, container_id);
+	if (path)
+		netns_remove(path);
+	hosts_rewrite_around(env, container_id, (const char *const *)networks, strv_length(networks));
+}
+
+void network_release(struct network_env *env, const char *container_id)
+{
+	network_sandbox_down(env, container_id);
+	_cleanup_ep_list_ struct ep_list l = {0};
+	if (ipam_endpoint_list(env->db, NULL, container_id, &l.v, &l.n, NULL) < 0)
+		return;
+	for (size_t i = 0; i < l.n; i++)
+		ipam_endpoint_remove(env->db, l.v[i]->network_id, container_id, NULL);
+}
+
+int network_sandbox_up(struct network_env *env, const struct network_sandbox *sb, char **ret_netns_path,
+                       struct vsl_error **err)
+{
+	if (mkdir(env->netns_dir, 0700) < 0 && errno != EEXIST)
+		return vsl_error_errno(err, errno, "create '%s'", env->netns_dir);
+	_cleanup_free_ char *path = netns_path(env, sb->container_id);
+	if (path == NULL)
+		return vsl_error_errno(err, ENOMEM, "network");
+	/* A sandbox left by a crash of the container's last run. */
+	network_sandbox_down(env, sb->container_id);
+	int r = netns_create(path, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0) {
+		r = vsl_error_errno(err, errno, "open '%s'", path);
+		netns_remove(path);
+		return r;
+	}
+	_cleanup_strv_ char **networks = NULL;
+	{
+		_cleanup_lock_ int lock = nat_lock(err);
+		if (lock < 0) {
+			netns_remove(path);
+			return lock;
+		}
+		bool route = true;
+		for (size_t i = 0; i < sb->n_attach && r >= 0; i++) {
+			_cleanup_network_record_ struct network_record *net = NULL;
+			struct endpoint_record *ep = NULL;
+			r = network_get(env, sb->attach[i].network, &net, err);
+			if (r >= 0)
+				r = endpoint_get_or_add(env, net, sb->container_id, sb->name, &sb->attach[i],
+				                        &ep, err);
+			if (r >= 0)
+				r = plumb(env, net, ep, nsfd, route, err);
+			if (r >= 0 && route && !net->internal)
+				route = false;
+			if (r >= 0 && i == 0 && sb->n_ports)
+				r = publish(env, sb->container_id, sb->name, ep, sb->ports, sb->n_ports, err);
+			if (r >= 0)
+				strv_append(&networks, net->id);
+			endpoint_record_free(ep);
+		}
+		/* Endpoints recorded by `network connect` while the container was stopped. */
+		_cleanup_ep_list_ struct ep_list l = {0};
+		if (r >= 0 && ipam_endpoint_list(env->db, NULL, sb->container_id, &l.v, &l.n, NULL) >= 0)
+			for (size_t i = 0; i < l.n && r >= 0; i++) {
+				if (l.v[i]->active)
+					continue;
+				_cleanup_network_record_ struct network_record *net = NULL;
+				r = ipam_network_get(env->db, l.v[i]->network_id, &net, err);
+				if (r >= 0)
+					r = plumb(env, net, l.v[i], nsfd, route, err);
+				if (r >= 0 && route && !net->internal)
+					route = false;
+				if (r >= 0)
+					strv_append(&networks, net->id);
+			}
+		if (r < 0)
+			unplumb_all(env, sb->container_id, NULL);
+	}
+	if (r < 0) {
+		netns_remove(path);
+		return r;
+	}
+	hosts_rewrite_around(env, sb->container_id, (const char *const *)networks, strv_length(networks));
+	*ret_netns_path = TAKE_PTR(path);
+	return 0;
+}
+
+/* ---- connect, disconnect ---- */
+
+int network_connect(struct network_env *env, const char *container_id, const char *name,
+                    const struct network_attach *a, const char *netns, struct vsl_error **err)
+{
+	_cleanup_network_record_ struct network_record *net = NULL;
+	int r = network_get(env, a->network, &net, err);
+	if (r < 0)
+		return r;
+	struct endpoint_record *existing = NULL;
+	if (find_endpoint(env, net->id, container_id, &existing) == 0) {
+		endpoint_record_free(existing);
+		return vsl_error_set_code(err, EEXIST, "endpoint with name %s already exists in network %s",
+		                          name, net->name);
+	}
+	struct endpoint_record *ep = NULL;
+	if ((r = endpoint_get_or_add(env, net, container_id, name, a, &ep, err)) < 0)
+		return r;
+	if (netns) {
+		_cleanup_close_ int nsfd = open(netns, O_RDONLY | O_CLOEXEC);
+		if (nsfd < 0)
+			r = vsl_error_errno(err, errno, "open '%s'", netns);
+		_cleanup_lock_ int lock = r >= 0 ? nat_lock(err) : -1;
+		if (r >= 0 && lock < 0)
+			r = lock;
+		if (r >= 0) {
+			/* The default route stays where it is unless there is none. */
+			_cleanup_ep_list_ struct ep_list l = {0};
+			bool route = true;
+			if (ipam_endpoint_list(env->db, NULL, container_id, &l.v, &l.n, NULL) >= 0)
+				for (size_t i = 0; i < l.n; i++)
+					if (l.v[i]->active) {
+						_cleanup_network_record_ struct network_record *other = NULL;
+						if (ipam_network_get(env->db, l.v[i]->network_id, &other,
+						                     NULL) >= 0 &&
+						    !other->internal)
+							route = false;
+					}
+			r = plumb(env, net, ep, nsfd, route, err);
+		}
+		if (r < 0)
+			ipam_endpoint_remove(env->db, net->id, container_id, NULL);
+	}
+	endpoint_record_free(ep);
+	if (r < 0)
+		return r;
+	const char *ids[] = {net->id};
+	hosts_rewrite_around(env, container_id, ids, 1);
+	return 0;
+}
+
+int network_disconnect(struct network_env *env, const char *container_id, const char *network,
+                       struct vsl_error **err)
+{
+	_cleanup_network_record_ struct network_record *net = NULL;
+	int r = network_get(env, network, &net, err);
+	if (r < 0)
+		return r;
+	struct endpoint_record *ep = NULL;
+	if (find_endpoint(env, net->id, container_id, &ep) < 0)
+		return vsl_error_set_code(err, ENOENT, "container %.12s is not connected to network %s",
+		                          container_id, net->name);
+	bool active = ep->active;
+	endpoint_record_free(ep);
+	{
+		_cleanup_lock_ int lock = nat_lock(err);
+		if (lock < 0)
+			return lock;
+		if (active) {
+			char veth[16];
+			veth_name(veth, container_id, net->id);
+			nl_link_delete(veth, NULL);
+		}
+		/* Ports published through this network lose their target. */
+		_cleanup_free_ struct port_record *ports = NULL;
+		size_t n = 0;
+		if (ipam_port_list(env->db, container_id, &ports, &n, NULL) >= 0) {
+			bool here = false;
+			for (size_t i = 0; i < n; i++)
+				here = here || strcmp(ports[i].network_id, net->id) == 0;
+			port_records_free(TAKE_PTR(ports), n);
+			if (here) {
+				nat_ports_remove(container_id, NULL);
+				ipam_port_remove_container(env->db, container_id, NULL);
+			}
+		}
+		if ((r = ipam_endpoint_remove(env->db, net->id, container_id, err)) < 0)
+			return r;
+		bridge_down_if_unused(env, net->id);
+	}
+	const char *ids[] = {net->id};
+	hosts_rewrite_around(env, container_id, ids, 1);
+	return 0;
+}
+
+int network_ports(struct network_env *env, const char *container_id, struct port_record **ret, size_t *ret_n,
+                  struct vsl_error **err)
+{
+	return ipam_port_list(env->db, container_id, ret, ret_n, err);
+}
+
+/* ---- networks going ---- */
+
+static int remove_locked(struct network_env *env, const struct network_record *net, struct vsl_error **err)
+{
+	_cleanup_ep_list_ struct ep_list l = {0};
+	int r = ipam_endpoint_list(env->db, net->id, NULL, &l.v, &l.n, err);
+	if (r < 0)
+		return r;
+	if (l.n)
+		return vsl_error_set_code(err, EBUSY,
+		                          "error while removing network: network %s id %s has active "
+		                          "endpoints",
+		                          net->name, net->id);
+	_cleanup_lock_ int lock = nat_lock(err);
+	if (lock < 0)
+		return lock;
+	nl_link_delete(net->bridge, NULL);
+	nat_network_remove(net->id, NULL);
+	return ipam_network_delete(env->db, net->id, err);
+}
+
+int network_remove(struct network_env *env, const char *name_or_id, struct vsl_error **err)
+{
+	_cleanup_network_record_ struct network_record *net = NULL;
+	int r = ipam_network_get(env->db, name_or_id, &net, err);
+	if (r < 0)
+		return r;
+	if (predefined(net->name))
+		return vsl_error_set_code(err, EPERM, "%s is a pre-defined network and cannot be removed",
+		                          net->name);
+	return remove_locked(env, net, err);
+}
+
+int network_prune(struct network_env *env, char ***ret, struct vsl_error **err)
+{
+	struct network_record **v = NULL;
+	size_t n = 0;
+	int r = ipam_network_list(env->db, &v, &n, err);
+	if (r < 0)
+		return r;
+	char **removed = calloc(1, sizeof(char *));
+	for (size_t i = 0; i < n && removed; i++) {
+		if (predefined(v[i]->name))
+			continue;
+		_cleanup_error_ struct vsl_error *e = NULL;
+		if (remove_locked(env, v[i], &e) >= 0)
+			strv_append(&removed, v[i]->name);
+	}
+	network_records_free(v, n);
+	if (removed == NULL)
+		return vsl_error_errno(err, ENOMEM, "prune networks");
+	*ret = removed;
+	return 0;
+}
+
+void network_gc(struct network_env *env, bool (*exists)(void *userdata, const char *container_id),
+                void *userdata)
+{
+	_cleanup_ep_list_ struct ep_list l = {0};
+	if (ipam_endpoint_list(env->db, NULL, NULL, &l.v, &l.n, NULL) < 0)
+		return;
+	for (size_t i = 0; i < l.n; i++) {
+		if (exists(userdata, l.v[i]->container_id))
+			continue;
+		log_debug("network: releasing the endpoints of %.12s left behind", l.v[i]->container_id);
+		network_release(env, l.v[i]->container_id);
+	}
+	/* Bridges of this root's networks that nothing runs on. */
+	struct network_record **nets = NULL;
+	size_t n = 0;
+	if (ipam_network_list(env->db, &nets, &n, NULL) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (!nl_link_exists(nets[i]->bridge) || network_has_active(env, nets[i]->id))
+			continue;
+		_cleanup_error_ struct vsl_error *e = NULL;
+		_cleanup_lock_ int lock = nat_lock(&e);
+		bridge_down_if_unused(env, nets[i]->id);
+	}
+	network_records_free(nets, n);
+}
