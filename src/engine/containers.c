@@ -858,6 +858,28 @@ int containers_resolve(struct engine *e, const char *name_or_id, char **ret_id, 
 	return container_store_resolve(e->db, name_or_id, ret_id, err);
 }
 
+/* Whether the container's monitor still runs. A zombie does not: where the
+ * host's init does not reap, a killed monitor stays one for good. The pid
+ * may have been reused: then it is not a vessel-monitor, judging by its name. */
+static bool monitor_alive(const struct container_record *rec)
+{
+	if (rec->monitor_pid <= 0)
+		return false;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", rec->monitor_pid);
+	_cleanup_free_ char *stat = NULL;
+	size_t len = 0;
+	if (read_file_at(AT_FDCWD, path, 4096, &stat, &len, NULL) < 0)
+		return false;
+	const char *open = strchr(stat, '(');
+	const char *close_ = strrchr(stat, ')');
+	if (open == NULL || close_ == NULL || close_[1] != ' ')
+		return false;
+	if (strncmp(open + 1, "vessel-monitor", (size_t)(close_ - open - 1)) != 0)
+		return false;
+	return close_[2] != 'Z' && close_[2] != 'X';
+}
+
 /* A record says running: does the runtime agree? If the container is gone
  * (its monitor was killed, or the host rebooted), record the truth. */
 static int refresh(struct engine *e, struct container_record *rec)
@@ -885,7 +907,7 @@ static int refresh(struct engine *e, struct container_record *rec)
 		return container_store_update(e->db, rec, NULL);
 	}
 	/* Stopped: its monitor records the exit unless it is gone too. */
-	if (rec->monitor_pid > 0 && kill(rec->monitor_pid, 0) == 0)
+	if (monitor_alive(rec))
 		return 0;
 	int code = 137;
 	read_exit_file(e, rec->id, &code, NULL);
@@ -1021,7 +1043,7 @@ int containers_wait(struct engine *e, const char *id, int *ret_status, struct vs
 		rec = NULL;
 		if ((r = container_store_get(e->db, full, &rec, err)) < 0)
 			return r;
-		if (rec->monitor_pid == 0 || kill(rec->monitor_pid, 0) < 0)
+		if (!monitor_alive(rec))
 			break;
 		usleep(10000);
 	}
