@@ -90,5 +90,6 @@ extern const struct cli_command container_toplevel_commands[];
 extern const struct cli_command network_commands[];          /* network create, ls, ..., and */
 extern const struct cli_command network_toplevel_commands[]; /* port */
 extern const struct cli_command transfer_commands[]; /* push, save, load, import, login, logout */
+extern const struct cli_command container_fs_commands[]; /* attach, commit, cp, diff, export */
 extern const struct cli_command volume_commands[];   /* volume create, ls, inspect, rm, prune */
 extern const struct cli_command system_commands[];   /* system df */

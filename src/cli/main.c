@@ -43,6 +43,7 @@ static struct cli_command *concat(const struct cli_command *const *tables, size_
 /* One table per file of commands: add a file's table here and to its group. */
 static const struct cli_command *const toplevel_tables[] = {
     container_toplevel_commands,
+    container_fs_commands,
     container_ops_toplevel_commands,
     image_toplevel_commands,
     transfer_commands,
@@ -50,6 +51,7 @@ static const struct cli_command *const toplevel_tables[] = {
 };
 static const struct cli_command *const container_tables[] = {
     container_commands,
+    container_fs_commands,
     container_ops_commands,
 };
 static const struct cli_command *const image_tables[] = {

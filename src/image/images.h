@@ -183,3 +183,27 @@ int images_gc(struct images *im, uint64_t *ret_reclaimed, struct vsl_error **err
 /* The tags the registry holds for name's repository (tags.c), in the
  * registry's order; NULL-terminated. */
 int images_remote_tags(struct images *im, const char *name, char ***ret, struct vsl_error **err);
+
+/* ---- commit (commit.c) ---- */
+
+struct image_container_config;
+
+struct images_commit_opts {
+	const char *parent_id; /* the image the new layer goes on */
+	int diff_dirfd;        /* an overlay upper directory (whiteouts as 0/0 devices): the layer */
+	/* Edits the parent's config into the new image's (the container's own
+	 * Cmd, Env, ...) before the changes are applied; may be NULL. */
+	int (*edit_config)(void *userdata, struct image_container_config *c, struct vsl_error **err);
+	void *userdata;
+	char **changes;         /* Dockerfile lines, as images_import() takes them */
+	const char *message;    /* the history comment; NULL: none */
+	const char *author;     /* NULL: none */
+	const char *created_by; /* the history's created_by (Docker: the container's command) */
+	const char *name;       /* REPOSITORY[:TAG]; NULL: a dangling image */
+};
+/* `commit`: the parent plus one gzip layer made from diff_dirfd, recorded like
+ * a pulled image, with a history entry appended. *ret_id: "sha256:...". */
+int images_commit(struct images *im, const struct images_commit_opts *o, char **ret_id, struct vsl_error **err);
+/* Applies one Dockerfile line (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER,
+ * VOLUME, WORKDIR, STOPSIGNAL) to a config, as `--change` does. */
+int images_config_apply_change(struct image_container_config *c, const char *line, struct vsl_error **err);
