@@ -127,14 +127,10 @@ def test_cp_from_and_to_a_stopped_container(v, tmp_path):
     assert mounts_under(v.base) == []
 
     write(tmp_path / "input", "given\n")
-    v.ok("create", "--name", "reader", IMAGE, "cat", "/in/input")
-    v("run", "--rm", IMAGE, "true")
+    v.ok("create", "--name", "reader", IMAGE, "cat", "/tmp/input")
     v.ok("cp", str(tmp_path / "input"), "reader:/tmp/")
     assert mounts_under(v.base) == []
     # The container itself sees it.
-    v.ok("rm", "reader")
-    v.ok("create", "--name", "reader", IMAGE, "cat", "/tmp/input")
-    v.ok("cp", str(tmp_path / "input"), "reader:/tmp/")
     assert v.ok("start", "-a", "reader").stdout == "given\n"
 
 
@@ -162,7 +158,7 @@ def test_cp_resolves_symlinks_inside_the_container_only(v, tmp_path):
     assert os.readlink(tmp_path / "s4") == str(secret)
     # Writing through a link in the container stays in the container.
     write(tmp_path / "payload", "payload\n")
-    r = v("cp", str(tmp_path / "payload"), "box:/dir-link/")
+    v.fails("cp", str(tmp_path / "payload"), "box:/dir-link/")
     assert os.listdir(hostdir) == []
     v.ok("cp", str(tmp_path / "payload"), "box:/shadow-link")
     assert read(upper(v, "box", "/etc/shadow")) == "payload\n"
@@ -352,9 +348,7 @@ def test_init_is_pid_1_and_the_command_its_child(v):
     out = v.ok("run", "--rm", "--init", IMAGE, "sh", "-c",
                "echo $PPID; tr '\\0' ' ' < /proc/1/cmdline").stdout.splitlines()
     assert out[0] == "1"
-    assert out[1].split() == ["/dev/init", "--", "sh", "-c",
-                              "echo", "$PPID;", "tr", "'\\0'", "'", "'", "<", "/proc/1/cmdline"] or \
-        out[1].startswith("/dev/init -- sh -c")
+    assert out[1].startswith("/dev/init -- sh -c echo $PPID")
 
 
 def test_init_forwards_sigterm(v):
