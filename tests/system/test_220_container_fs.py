@@ -297,10 +297,12 @@ def short_v(busybox_archive):  # noqa: F811
         sv.ok("load", "-i", busybox_archive.archive)
         yield sv
     finally:
-        ids = sv("ps", "-aq").stdout.split()
-        if ids:
-            sv("rm", "-f", *ids)
-        sv.cleanup()
+        try:
+            ids = sv("ps", "-aq").stdout.split()
+            if ids:
+                sv("rm", "-f", *ids)
+        finally:
+            sv.cleanup()
 
 
 def test_attach_to_a_tty_container_and_detach(short_v):
