@@ -587,6 +587,16 @@ child_start(struct engine *e, const struct container_record *rec, const struct c
 
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (c->tty) {
+		/* A unix socket path holds 108 bytes; deep roots need more. The
+		 * runtime runs in this process, so a /proc/self/fd path of the
+		 * directory reaches the same socket, short. */
+		int rundir_fd = open(rundir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		free(console);
+		console = NULL;
+		if (rundir_fd < 0 || asprintf(&console, "/proc/self/fd/%d/console.sock", rundir_fd) < 0) {
+			vsl_error_errno(&err, rundir_fd < 0 ? errno : ENOMEM, "open '%s'", rundir);
+			goto fail;
+		}
 		if ((console_listen = listen_socket(console, &err)) < 0)
 			goto fail;
 		dup2(null, STDIN_FILENO);
