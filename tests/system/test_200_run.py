@@ -1,48 +1,19 @@
 """`vessel run` and the container lifecycle: the seed's scenes and Docker's
-behaviour, checked from inside the containers. Each test has its own roots;
-the busybox image is made by images.py and loaded from a docker-archive that
-skopeo wrote, so no registry is needed here."""
+behaviour, checked from inside the containers. Each test has its own roots
+and the busybox image of busybox_image.py."""
 
 import json
 import os
 import pty
 import select
 import signal
-import subprocess
 import threading
 import time
 
-import pytest
 
+from busybox_image import IMAGE, busybox_archive, v  # noqa: F401
 from helpers import mounts_under
-from images import build_image, busybox_layer, file
 from vessel import vessel  # noqa: F401
-
-IMAGE = "busybox:latest"
-
-
-@pytest.fixture(scope="session")
-def busybox_archive(tmp_path_factory):
-    d = tmp_path_factory.mktemp("busybox")
-    img = build_image(str(d / "layout"), [busybox_layer(), [file("etc/motd", "welcome\n")]],
-                      config={"Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "FROM_IMAGE=yes"],
-                              "Cmd": ["sh"], "WorkingDir": "/"})
-    archive = str(d / "busybox.tar")
-    subprocess.run(["skopeo", "copy", "--quiet", "oci:%s:latest" % img.layout,
-                    "docker-archive:%s:%s" % (archive, IMAGE)], check=True, timeout=120)
-    img.archive = archive
-    return img
-
-
-@pytest.fixture
-def v(vessel, busybox_archive):  # noqa: F811
-    vessel.ok("load", "-i", busybox_archive.archive)
-    yield vessel
-    # Whatever a test left running goes before the roots are removed.
-    ids = vessel("ps", "-aq").stdout.split()
-    if ids:
-        vessel("rm", "-f", *ids)
-
 
 def container_dirs(v):
     d = os.path.join(v.root, "containers")
