@@ -18,6 +18,8 @@
 #include "runtime/config.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
+#include "util/mountinfo.h"
 
 void (*cgroup_write_observer)(const char *dir, const char *file, const char *value);
 
@@ -482,19 +484,17 @@ static int v2_preference(const char *mnt)
 	return 0;
 }
 
-static int mount_table_parse(const char *mountinfo, struct mount_table **ret, struct vsl_error **err)
+/* text: mountinfo's lines, consumed; `mountinfo` names it in errors. */
+static int mount_table_parse_text(char *text, const char *mountinfo, struct mount_table **ret,
+                                  struct vsl_error **err)
 {
-	_cleanup_fclose_ FILE *f = fopen(mountinfo, "re");
-	if (f == NULL)
-		return vsl_error_errno(err, errno, "open '%s'", mountinfo);
 	struct mount_table *t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return vsl_error_errno(err, ENOMEM, "read '%s'", mountinfo);
 
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
 	int v2_pref = -1;
-	while (getline(&line, &cap, f) > 0) {
+	char *lsave = NULL;
+	for (char *line = strtok_r(text, "\n", &lsave); line; line = strtok_r(NULL, "\n", &lsave)) {
 		/* "id parent maj:min root mountpoint opts [optional...] - fstype source superopts" */
 		char *sep = strstr(line, " - ");
 		if (sep == NULL || strncmp(sep + 3, "cgroup", 6) != 0)
@@ -542,6 +542,14 @@ oom:
 	return vsl_error_errno(err, ENOMEM, "read '%s'", mountinfo);
 }
 
+static int mount_table_parse(const char *mountinfo, struct mount_table **ret, struct vsl_error **err)
+{
+	_cleanup_free_ char *text = NULL;
+	if (read_file_at(AT_FDCWD, mountinfo, 64 << 20, &text, NULL, err) < 0)
+		return -1;
+	return mount_table_parse_text(text, mountinfo, ret, err);
+}
+
 /* Parsed once per process: the mount table of cgroup filesystems does not change
  * under a running engine. Published with a CAS so concurrent first callers are safe. */
 static struct mount_table *host_table;
@@ -550,7 +558,13 @@ static int host_mount_table(const struct mount_table **ret, struct vsl_error **e
 {
 	struct mount_table *t = __atomic_load_n(&host_table, __ATOMIC_ACQUIRE);
 	if (t == NULL) {
-		int r = mount_table_parse("/proc/self/mountinfo", &t, err);
+		const char *lines;
+		if (mountinfo_cgroup_lines(&lines, err) < 0)
+			return -1;
+		_cleanup_free_ char *text = strdup(lines);
+		if (text == NULL)
+			return vsl_error_errno(err, ENOMEM, "read /proc/self/mountinfo");
+		int r = mount_table_parse_text(text, "/proc/self/mountinfo", &t, err);
 		if (r < 0)
 			return r;
 		struct mount_table *expected = NULL;

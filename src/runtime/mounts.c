@@ -24,6 +24,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/mountinfo.h"
 
 /* Attributes fsmount() accepts for a fresh mount. */
 #define FSMOUNT_ATTRS                                                                                        \
@@ -474,10 +475,13 @@ static int cg_hierarchies(bool fresh, struct cg_hier **ret, size_t *ret_n, struc
 	if (cg == NULL)
 		return vsl_error_errno(err, errno, "open /proc/self/cgroup");
 	/* Read once for every hierarchy (a dozen on a v1 host), one string a line. */
-	_cleanup_free_ char *mi = NULL;
-	size_t mi_len = 0;
-	if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", 64 << 20, &mi, &mi_len, err) < 0)
+	const char *lines;
+	if (mountinfo_cgroup_lines(&lines, err) < 0)
 		return -1;
+	_cleanup_free_ char *mi = strdup(lines);
+	if (mi == NULL)
+		return vsl_error_errno(err, ENOMEM, "read /proc/self/mountinfo");
+	size_t mi_len = strlen(mi);
 	for (size_t i = 0; i < mi_len; i++)
 		if (mi[i] == '\n')
 			mi[i] = '\0';

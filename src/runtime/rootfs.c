@@ -35,22 +35,6 @@ static int root_propagation(const struct oci_config *c, unsigned long *ret_flag,
 	return 0;
 }
 
-/* Mount points in mountinfo escape space, tab, newline and backslash as \ooo. */
-static void unescape_octal(char *s)
-{
-	char *o = s;
-	for (char *i = s; *i; i++) {
-		if (i[0] == '\\' && i[1] >= '0' && i[1] <= '3' && i[2] >= '0' && i[2] <= '7' && i[3] >= '0' &&
-		    i[3] <= '7') {
-			*o++ = (char)((i[1] - '0') * 64 + (i[2] - '0') * 8 + (i[3] - '0'));
-			i += 3;
-		} else {
-			*o++ = *i;
-		}
-	}
-	*o = '\0';
-}
-
 /* pivot_root refuses a new root whose parent mount is shared, and that
  * parent is the mount the rootfs sits on now, once we bind over it. Making it
  * private first also keeps the bind itself from propagating. mount_setattr
@@ -59,26 +43,33 @@ static void unescape_octal(char *s)
 static int make_parent_private(const char *rootfs, struct vsl_error **err)
 {
 	struct statx stx;
-	if (statx(AT_FDCWD, rootfs, 0, STATX_MNT_ID, &stx) < 0)
+	if (statx(AT_FDCWD, rootfs, AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) < 0)
 		return vsl_error_errno(err, errno, "stat rootfs '%s'", rootfs);
 	if (!(stx.stx_mask & STATX_MNT_ID))
 		return vsl_error_errno(err, ENOTSUP, "stat rootfs '%s': no mount id", rootfs);
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	if (f == NULL)
-		return vsl_error_errno(err, errno, "open /proc/self/mountinfo");
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
-	while (getline(&line, &cap, f) > 0) {
-		uint64_t id;
-		char mp[PATH_MAX];
-		if (sscanf(line, "%" SCNu64 " %*d %*s %*s %4095s", &id, mp) != 2 || id != stx.stx_mnt_id)
-			continue;
-		unescape_octal(mp);
-		if (mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0)
-			return vsl_error_errno(err, errno, "make mount '%s' private", mp);
-		return 0;
+	/* The mount point is the highest directory of the (canonical) path still on
+	 * the same mount. Walking up with statx is a few lookups; mountinfo would
+	 * have the kernel print every mount of the host (1.5 ms with 180 of them). */
+	_cleanup_free_ char *mp = strdup(rootfs);
+	if (mp == NULL)
+		return vsl_error_errno(err, ENOMEM, "find the mount of rootfs '%s'", rootfs);
+	for (;;) {
+		char *slash = strrchr(mp, '/');
+		if (slash == NULL || mp[1] == '\0')
+			break; /* at "/" */
+		char saved = slash[slash == mp ? 1 : 0];
+		slash[slash == mp ? 1 : 0] = '\0'; /* the parent; "/" keeps its slash */
+		struct statx up;
+		if (statx(AT_FDCWD, mp, AT_NO_AUTOMOUNT, STATX_MNT_ID, &up) < 0)
+			return vsl_error_errno(err, errno, "stat '%s'", mp);
+		if (up.stx_mnt_id != stx.stx_mnt_id) {
+			slash[slash == mp ? 1 : 0] = saved; /* back to the child: the mount's root */
+			break;
+		}
 	}
-	return vsl_error_errno(err, ENOENT, "find the mount of rootfs '%s'", rootfs);
+	if (mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0)
+		return vsl_error_errno(err, errno, "make mount '%s' private", mp);
+	return 0;
 }
 
 int rootfs_prepare(struct rootfs_ctx *ctx, struct vsl_error **err)
