@@ -1051,12 +1051,12 @@ static int load_layer(struct load *ld, struct load_image *l, size_t i, struct vs
 		return r;
 	if ((l->blob_types[i] = strdup(layer_media_type(comp))) == NULL)
 		return vsl_error_errno(err, ENOMEM, "load");
-	const char *diff_id = l->config->diff_ids[i];
-	image_chain_id(i > 0 ? l->chain_ids[i - 1] : NULL, diff_id, l->chain_ids[i]);
-	if (layer_store_has(ld->im->layers, l->chain_ids[i])) {
-		_cleanup_layer_record_ struct layer_record *old = NULL;
-		if (image_db_get_layer(ld->im->db, l->chain_ids[i], &old, NULL) >= 0)
-			l->sizes[i] = old->size;
+	image_chain_id(i > 0 ? l->chain_ids[i - 1] : NULL, l->config->diff_ids[i], l->chain_ids[i]);
+	r = images_unpack_blob(ld->im, l->blob_digests[i], l->chain_ids[i], l->config->diff_ids[i],
+	                       &l->sizes[i], err);
+	if (r < 0)
+		return vsl_error_prefix(err, "layer '%s'", l->layer_paths[i]);
+	if (r == 0) {
 		/* Unpacked by an earlier image of this archive, not recorded yet. */
 		for (struct load_image *o = ld->images; o < l; o++)
 			for (size_t j = 0; j < o->n_layers; j++)
@@ -1064,26 +1064,8 @@ static int load_layer(struct load *ld, struct load_image *l, size_t i, struct vs
 					l->sizes[i] = o->sizes[j];
 		return 0;
 	}
-	_cleanup_layer_ingest_ struct layer_ingest *ingest = NULL;
-	_cleanup_close_ int diff_dirfd = -EBADF;
-	if ((r = layer_store_begin(ld->im->layers, l->chain_ids[i], &ingest, &diff_dirfd, err)) < 0)
-		return r;
-	_cleanup_close_ int fd = -EBADF;
-	uint64_t size;
-	if ((r = blob_store_open_blob(ld->im->blobs, l->blob_digests[i], &fd, &size, err)) < 0)
-		return r;
-	struct layer_apply_result res;
-	if ((r = layer_apply(fd, diff_dirfd, &res, err)) < 0)
-		return r;
-	if (strcmp(res.diff_id, diff_id) != 0)
-		return vsl_error_set_code(err, EBADMSG,
-		                          "layer '%s': content is %s but the image config says %s",
-		                          l->layer_paths[i], res.diff_id, diff_id);
-	if ((r = layer_ingest_commit(ingest, err)) < 0)
-		return r;
 	if (strv_append(&ld->new_layers, l->chain_ids[i]) < 0)
 		return vsl_error_errno(err, ENOMEM, "load");
-	l->sizes[i] = res.unpacked_size;
 	return 0;
 }
 

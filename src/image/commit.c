@@ -65,38 +65,6 @@ static int store_layer(struct images *im, int diff_dirfd, struct layer_write_res
 	return blob_writer_commit(blob, NULL, err);
 }
 
-static int unpack_layer(struct images *im, const char *blob, const char *chain_id, const char *diff_id,
-                        uint64_t *ret_size, bool *ret_new, struct vsl_error **err)
-{
-	*ret_new = false;
-	if (layer_store_has(im->layers, chain_id)) {
-		_cleanup_layer_record_ struct layer_record *old = NULL;
-		if (image_db_get_layer(im->db, chain_id, &old, NULL) >= 0)
-			*ret_size = old->size;
-		return 0;
-	}
-	_cleanup_layer_ingest_ struct layer_ingest *ingest = NULL;
-	_cleanup_close_ int dirfd = -EBADF;
-	int r = layer_store_begin(im->layers, chain_id, &ingest, &dirfd, err);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int fd = -EBADF;
-	uint64_t size;
-	if ((r = blob_store_open_blob(im->blobs, blob, &fd, &size, err)) < 0)
-		return r;
-	struct layer_apply_result res;
-	if ((r = layer_apply(fd, dirfd, &res, err)) < 0)
-		return r;
-	if (strcmp(res.diff_id, diff_id) != 0)
-		return vsl_error_set_code(err, EBADMSG, "layer changed while committing (%s, then %s)",
-		                          diff_id, res.diff_id);
-	if ((r = layer_ingest_commit(ingest, err)) < 0)
-		return r;
-	*ret_size = res.unpacked_size;
-	*ret_new = true;
-	return 0;
-}
-
 /* ---- the image ---- */
 
 /* The parent's layers, base first, as image_db_put() wants them. */
@@ -242,8 +210,11 @@ static int commit_unlocked(struct images *im, const struct images_commit_opts *o
 	undo.blob = lw.digest;
 	image_chain_id(n_parent ? players[n_parent - 1]->chain_id : NULL, lw.diff_id, chain_id);
 	undo.chain_id = chain_id;
-	if ((r = unpack_layer(im, lw.digest, chain_id, lw.diff_id, &size, &undo.new_layer, err)) < 0)
+	if ((r = images_unpack_blob(im, lw.digest, chain_id, lw.diff_id, &size, err)) < 0) {
+		vsl_error_prefix(err, "unpack the new layer");
 		goto fail;
+	}
+	undo.new_layer = r > 0;
 	if ((r = edit_config(config, o, lw.diff_id, err)) < 0)
 		goto fail;
 

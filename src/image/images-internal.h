@@ -21,3 +21,11 @@ struct images {
  * holds it exclusive. LOCK_SH or LOCK_EX; released with images_unlock(). */
 int images_lock(struct images *im, int how, struct vsl_error **err);
 void images_unlock(struct images *im);
+
+/* Unpacks the stored blob @blob into the layer store as @chain_id, unless that
+ * layer is there already, and checks that its content is @diff_id. Returns 1
+ * with the unpacked size when it made the layer (a failure later must remove
+ * it), 0 when the layer was there (the size from its record, when it has one;
+ * *ret_size untouched otherwise). */
+int images_unpack_blob(struct images *im, const char *blob, const char *chain_id, const char *diff_id,
+                       uint64_t *ret_size, struct vsl_error **err);

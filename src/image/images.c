@@ -9,6 +9,7 @@
 #include "image/blob-store.h"
 #include "image/image-db.h"
 #include "image/images-internal.h"
+#include "image/layer.h"
 #include "image/manifest.h"
 #include "image/reference.h"
 #include "storage/layer-store.h"
@@ -298,4 +299,34 @@ int images_layer_paths(struct images *im, const char *id, char ***ret, struct vs
 			return vsl_error_errno(err, ENOMEM, "image %s", id);
 	*ret = TAKE_PTR(paths);
 	return 0;
+}
+
+int images_unpack_blob(struct images *im, const char *blob, const char *chain_id, const char *diff_id,
+                       uint64_t *ret_size, struct vsl_error **err)
+{
+	if (layer_store_has(im->layers, chain_id)) {
+		_cleanup_layer_record_ struct layer_record *old = NULL;
+		if (image_db_get_layer(im->db, chain_id, &old, NULL) >= 0)
+			*ret_size = old->size;
+		return 0;
+	}
+	_cleanup_layer_ingest_ struct layer_ingest *ingest = NULL;
+	_cleanup_close_ int diff_dirfd = -EBADF;
+	int r = layer_store_begin(im->layers, chain_id, &ingest, &diff_dirfd, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int fd = -EBADF;
+	uint64_t size;
+	if ((r = blob_store_open_blob(im->blobs, blob, &fd, &size, err)) < 0)
+		return r;
+	struct layer_apply_result res;
+	if ((r = layer_apply(fd, diff_dirfd, &res, err)) < 0)
+		return r;
+	if (strcmp(res.diff_id, diff_id) != 0)
+		return vsl_error_set_code(err, EBADMSG, "content is %s but the image config says %s",
+		                          res.diff_id, diff_id);
+	if ((r = layer_ingest_commit(ingest, err)) < 0)
+		return r;
+	*ret_size = res.unpacked_size;
+	return 1;
 }

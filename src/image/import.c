@@ -82,38 +82,6 @@ static int store_layer(struct images *im, int in_fd, char ret_diff_id[DIGEST_SIZ
 	return 0;
 }
 
-static int unpack_layer(struct images *im, const char *blob, const char *diff_id, uint64_t *ret_size,
-                        bool *ret_new_layer, struct vsl_error **err)
-{
-	*ret_new_layer = false;
-	if (layer_store_has(im->layers, diff_id)) {
-		_cleanup_layer_record_ struct layer_record *old = NULL;
-		if (image_db_get_layer(im->db, diff_id, &old, NULL) >= 0)
-			*ret_size = old->size;
-		return 0;
-	}
-	_cleanup_layer_ingest_ struct layer_ingest *ingest = NULL;
-	_cleanup_close_ int diff_dirfd = -EBADF;
-	int r = layer_store_begin(im->layers, diff_id, &ingest, &diff_dirfd, err);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int fd = -EBADF;
-	uint64_t size;
-	if ((r = blob_store_open_blob(im->blobs, blob, &fd, &size, err)) < 0)
-		return r;
-	struct layer_apply_result res;
-	if ((r = layer_apply(fd, diff_dirfd, &res, err)) < 0)
-		return r;
-	if (strcmp(res.diff_id, diff_id) != 0)
-		return vsl_error_set_code(err, EBADMSG, "layer content changed while importing (%s, then %s)",
-		                          diff_id, res.diff_id);
-	if ((r = layer_ingest_commit(ingest, err)) < 0)
-		return r;
-	*ret_size = res.unpacked_size;
-	*ret_new_layer = true;
-	return 0;
-}
-
 static int build_config(struct image_config *c, char **changes, const char *message, struct vsl_error **err)
 {
 	for (char **ch = changes; ch && *ch; ch++) {
@@ -176,10 +144,11 @@ static int import_unlocked(struct images *im, int in_fd, const char *name, char 
 	size_t config_len = 0, manifest_len = 0;
 
 	r = store_layer(im, in_fd, diff_id, blob, &blob_size, &new_blob, err);
-	if (r >= 0)
-		r = unpack_layer(im, blob, diff_id, &size, &new_layer, err);
+	if (r >= 0 && (r = images_unpack_blob(im, blob, diff_id, diff_id, &size, err)) < 0)
+		vsl_error_prefix(err, "unpack the layer");
 	if (r < 0)
 		goto fail;
+	new_layer = r > 0;
 
 	if ((config->diff_ids = calloc(2, sizeof(char *))) == NULL ||
 	    (config->diff_ids[0] = strdup(diff_id)) == NULL) {
