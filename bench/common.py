@@ -204,6 +204,24 @@ def cgroups_named(words, max_depth=6):
     return found
 
 
+def rmdir_cgroups_named(words):
+    """Removes those cgroups, deepest first, once their processes have gone
+    (waiting a while for processes that are exiting); kills nothing."""
+    deadline = time.monotonic() + 15
+    for d in sorted(cgroups_named(words), key=lambda p: p.count("/"), reverse=True):
+        for sub, _, _ in sorted(os.walk(d), key=lambda w: w[0].count("/"), reverse=True):
+            while True:
+                try:
+                    os.rmdir(sub)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)
+
+
 def remove_cgroups_named(words):
     for d in sorted(cgroups_named(words), key=lambda p: p.count("/"), reverse=True):
         for sub, _, _ in sorted(os.walk(d), key=lambda w: w[0].count("/"), reverse=True):
@@ -319,6 +337,8 @@ class Podman:
         self.guard = HostPaths(["/run/containers", "/run/libpod", "/var/lib/containers",
                                 "/etc/cni", "/etc/cni/net.d", "/var/lib/cni", "/run/netns",
                                 "/run/crun", "/var/lib/containers/storage"])
+        # With cgroupfs, podman puts containers and conmons under libpod_parent.
+        self.had_parent_cgroup = bool(cgroups_named(["libpod_parent"], max_depth=2))
 
     def cmd(self, *args):
         return [PODMAN, "--root", self.root, "--runroot", self.runroot,
@@ -351,6 +371,12 @@ class Podman:
             remove_cgroups_named(ids)
         remove_tree(self.base)  # with the overlay mounts podman's storage keeps
         remove_tree(self.runroot)
+        if not self.had_parent_cgroup:
+            rmdir_cgroups_named(["libpod_parent"])
+            left = cgroups_named(["libpod_parent"], max_depth=2)
+            if left:
+                print("bench: podman's cgroup %s is still busy, left in place" % left[0],
+                      file=sys.stderr)
         self.guard.restore()
 
 

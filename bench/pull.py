@@ -153,7 +153,7 @@ def bench_mode(args, mode, store, ref, blob_url, have_umoci, cleanup):
         if name != "floor" and name in med and "floor" in med:
             ratio(med, name, "floor")
     for name in names:
-        if name not in ("podman", "floor") and name in med and "podman" in med:
+        if name not in ("podman", "floor", "skopeo") and name in med and "podman" in med:
             print("  podman/%s = %.2f" % (name, med["podman"] / med[name]))
     if mode == "tmpfs" and "vessel" in med:
         if "floor" in med:
