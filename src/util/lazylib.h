@@ -1,15 +1,21 @@
 /* Shared libraries loaded on their first call instead of at every start.
  *
- * Only a few commands talk to a registry (libcurl) or read and write tar streams
- * (libarchive), but the dynamic loader maps and relocates every library vessel
- * links, and the ~35 libraries behind those two cost about 9 ms at each start of
- * `vessel`, `run` included. So vessel does not link them: src/util/lazy-curl.c and
- * src/util/lazy-archive.c define the functions vessel calls, and each one, on its
- * first call, loads the library with dlopen() and forwards to the real function.
- * The callers include the libraries' own headers and call them as usual.
+ * Only a few commands talk to a registry (libcurl), read and write tar streams
+ * (libarchive) or write firewall rules (libnftables), but the dynamic loader maps
+ * and relocates every library vessel links, and the ~40 libraries behind those
+ * three cost about 10 ms at each start of `vessel`, `run` included. So vessel does
+ * not link them: src/util/lazy-curl.c, lazy-archive.c and lazy-nftables.c define
+ * the functions vessel calls, and each one, on its first call, loads the library
+ * with dlopen() and forwards to the real function. The callers include the
+ * libraries' own headers and call them as usual.
  *
- * Calling a function of libcurl or libarchive that has no forwarder yet fails at
- * link time ("undefined reference"): add one line for it to the lazy-*.c file.
+ * Calling a function of these libraries that has no forwarder yet fails at link
+ * time ("undefined reference"): add one line for it to the lazy-*.c file.
+ *
+ * dlopen() searches the calling process's root and mount namespace: a process
+ * that has entered a container's (setns, chroot, pivot_root) must not make its
+ * first call into one of these libraries there, or it would load the image's
+ * copy as root. Nothing does today; load it before entering if one ever must.
  *
  *     static struct lazylib curl = LAZYLIB_INIT("libcurl.so.4");
  *     LAZYLIB_FORWARD(curl, CURLcode, curl_easy_perform, (CURL *c), (c))
