@@ -40,9 +40,22 @@ mounted_hugetlb=
 made_hugetlb_dir=
 cleanup() {
 	status=$?
+	set +e
 	trap - EXIT INT TERM
 	if [ -n "$mounted_hugetlb" ]; then
-		umount "$hugetlb" && echo "bench: unmounted the hugetlb v1 hierarchy again"
+		# Containers of anyone on the host may have made cgroups in it meanwhile:
+		# then it stays (harmless) until they are gone.
+		tries=0
+		until umount "$hugetlb" 2>/dev/null; do
+			tries=$((tries + 1))
+			if [ $tries -ge 20 ]; then
+				echo "bench: $hugetlb is in use by other cgroups ($(ls "$hugetlb" | grep -c -v '^[a-z]*\.')), left mounted"
+				made_hugetlb_dir=
+				break
+			fi
+			sleep 0.5
+		done
+		[ $tries -ge 20 ] || echo "bench: unmounted the hugetlb v1 hierarchy again"
 		[ -z "$made_hugetlb_dir" ] || rmdir "$hugetlb"
 	fi
 	# The python benches clean up after themselves; this catches a kill -9 of them.
@@ -56,21 +69,23 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # crun 1.8 refuses a hybrid host whose hugetlb controller is not on a v1
-# hierarchy: give it one for the length of the bench.
-if [ -d /sys/fs/cgroup/unified ] && ! mountpoint -q "$hugetlb"; then
-	if [ ! -d "$hugetlb" ]; then
-		mkdir "$hugetlb"
-		made_hugetlb_dir=1
+# hierarchy: give it one for the benches that run crun (podman runs it too).
+need_hugetlb() {
+	if [ -z "$mounted_hugetlb" ] && [ -d /sys/fs/cgroup/unified ] && ! mountpoint -q "$hugetlb"; then
+		if [ ! -d "$hugetlb" ]; then
+			mkdir "$hugetlb"
+			made_hugetlb_dir=1
+		fi
+		if mount -t cgroup -o hugetlb cgroup "$hugetlb" 2>/dev/null; then
+			mounted_hugetlb=1
+			echo "bench: mounted the hugetlb controller as v1 at $hugetlb for crun's sake (undone at the end)"
+		else
+			[ -z "$made_hugetlb_dir" ] || rmdir "$hugetlb"
+			made_hugetlb_dir=
+			echo "bench: could not mount hugetlb v1 at $hugetlb; crun may refuse this host"
+		fi
 	fi
-	if mount -t cgroup -o hugetlb cgroup "$hugetlb" 2>/dev/null; then
-		mounted_hugetlb=1
-		echo "bench: mounted the hugetlb controller as v1 at $hugetlb for crun's sake (undone at the end)"
-	else
-		[ -z "$made_hugetlb_dir" ] || rmdir "$hugetlb"
-		made_hugetlb_dir=
-		echo "bench: could not mount hugetlb v1 at $hugetlb; crun may refuse this host"
-	fi
-fi
+}
 
 for b in $(echo "$which" | tr , ' '); do
 	echo
@@ -78,6 +93,7 @@ for b in $(echo "$which" | tr , ' '); do
 	mkdir -p "$tmp/$b"
 	case $b in
 	runtime)
+		need_hugetlb
 		# One bundle for all three, from runc's default spec (ociVersion 1.0.2-dev,
 		# which crun 1.8 also accepts): the namespaces, mounts and masked paths of a
 		# default run.
@@ -86,6 +102,7 @@ for b in $(echo "$which" | tr , ' '); do
 			--n "${N:-50}" vessel="$build/vessel-runtime" crun=/usr/bin/crun runc=/usr/bin/runc
 		;;
 	run)
+		need_hugetlb
 		/usr/bin/python3 "$here/containers.py" --build "$build" --work "$tmp/run"
 		;;
 	pull)
