@@ -79,6 +79,12 @@ int cli_dispatch(const struct cli_command *table, struct cli_global *global, con
 int cli_parse_flags(const struct cli_flag *flags, bool stop_at_arg, const char *what, int argc, char **argv,
 		    void *opts, int *ret_optind);
 void cli_flags_free(const struct cli_flag *flags, void *opts);
+/* Runs fn on each argument in turn and prints the argument when fn succeeds,
+ * as Docker's stop, rm, pause, ... do; an error is printed when it comes and
+ * the others still run. Returns the exit code: 1 when any failed, else 0. */
+int cli_each(struct cli_ctx *ctx, int argc, char **argv,
+             int (*fn)(struct engine *e, const char *arg, const void *userdata, struct vsl_error **err),
+             const void *userdata);
 
 /* The command tables of the groups, one file each. */
 extern const struct cli_command image_commands[];

@@ -120,26 +120,7 @@ static int cmd_create(struct cli_ctx *ctx, void *opts, int argc, char **argv, st
 
 /* ---- commands over a list of containers ---- */
 
-/* Runs fn on each argument, printing it on success, as Docker does; errors
- * are printed as they come and the command fails at the end. */
-static int each(struct cli_ctx *ctx, int argc, char **argv, int (*fn)(struct engine *, const char *, void *,
-								 struct vsl_error **),
-		void *arg)
-{
-	int failed = 0;
-	for (int i = 0; i < argc; i++) {
-		_cleanup_error_ struct vsl_error *e = NULL;
-		if (fn(ctx->engine, argv[i], arg, &e) < 0) {
-			fprintf(stderr, "vessel: %s\n", vsl_error_message(e));
-			failed = 1;
-			continue;
-		}
-		printf("%s\n", argv[i]);
-	}
-	return failed;
-}
-
-static int do_start(struct engine *e, const char *name, void *arg, struct vsl_error **err)
+static int do_start(struct engine *e, const char *name, const void *arg, struct vsl_error **err)
 {
 	(void)arg;
 	_cleanup_free_ char *id = NULL;
@@ -164,7 +145,7 @@ static int cmd_start(struct cli_ctx *ctx, void *opts, int argc, char **argv, str
 			return r;
 		return status;
 	}
-	return each(ctx, argc, argv, do_start, NULL);
+	return cli_each(ctx, argc, argv, do_start, NULL);
 }
 
 struct stop_args {
@@ -172,9 +153,9 @@ struct stop_args {
 	const char *signal;
 };
 
-static int do_stop(struct engine *e, const char *name, void *arg, struct vsl_error **err)
+static int do_stop(struct engine *e, const char *name, const void *arg, struct vsl_error **err)
 {
-	return containers_stop(e, name, *(int *)arg, err);
+	return containers_stop(e, name, *(const int *)arg, err);
 }
 
 static int cmd_stop(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
@@ -188,7 +169,7 @@ static int cmd_stop(struct cli_ctx *ctx, void *opts, int argc, char **argv, stru
 			return vsl_error_set(err, "invalid argument \"%s\" for \"-t, --time\" flag", a->time);
 		timeout = (int)t;
 	}
-	return each(ctx, argc, argv, do_stop, &timeout);
+	return cli_each(ctx, argc, argv, do_stop, &timeout);
 }
 
 static int parse_signal(const char *s, int *ret)
@@ -215,9 +196,9 @@ static int parse_signal(const char *s, int *ret)
 	return -EINVAL;
 }
 
-static int do_kill(struct engine *e, const char *name, void *arg, struct vsl_error **err)
+static int do_kill(struct engine *e, const char *name, const void *arg, struct vsl_error **err)
 {
-	return containers_kill(e, name, *(int *)arg, err);
+	return containers_kill(e, name, *(const int *)arg, err);
 }
 
 struct kill_args {
@@ -230,14 +211,14 @@ static int cmd_kill(struct cli_ctx *ctx, void *opts, int argc, char **argv, stru
 	int sig;
 	if (parse_signal(a->signal, &sig) < 0)
 		return vsl_error_set(err, "invalid signal: %s", a->signal);
-	return each(ctx, argc, argv, do_kill, &sig);
+	return cli_each(ctx, argc, argv, do_kill, &sig);
 }
 
 struct rm_args {
 	bool force, volumes, link;
 };
 
-static int do_rm(struct engine *e, const char *name, void *arg, struct vsl_error **err)
+static int do_rm(struct engine *e, const char *name, const void *arg, struct vsl_error **err)
 {
 	const struct rm_args *a = arg;
 	_cleanup_free_ char *id = NULL;
@@ -251,7 +232,7 @@ static int do_rm(struct engine *e, const char *name, void *arg, struct vsl_error
 static int cmd_rm(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
 {
 	(void)err;
-	return each(ctx, argc, argv, do_rm, opts);
+	return cli_each(ctx, argc, argv, do_rm, opts);
 }
 
 static int cmd_wait(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)

@@ -362,24 +362,6 @@ static int cmd_stats(struct cli_ctx *ctx, void *opts, int argc, char **argv, str
 
 /* ---- pause, unpause, restart, rename ---- */
 
-/* Each argument in turn, printed when done, as Docker does; errors are
- * printed as they come and the command fails at the end. */
-static int each(struct cli_ctx *ctx, int argc, char **argv,
-                int (*fn)(struct engine *, const char *, const void *, struct vsl_error **), const void *arg)
-{
-	int failed = 0;
-	for (int i = 0; i < argc; i++) {
-		_cleanup_error_ struct vsl_error *e = NULL;
-		if (fn(ctx->engine, argv[i], arg, &e) < 0) {
-			fprintf(stderr, "vessel: %s\n", vsl_error_message(e));
-			failed = EXIT_REFUSED;
-			continue;
-		}
-		printf("%s\n", argv[i]);
-	}
-	return failed;
-}
-
 static int do_pause(struct engine *e, const char *name, const void *arg, struct vsl_error **err)
 {
 	(void)arg;
@@ -395,13 +377,13 @@ static int do_unpause(struct engine *e, const char *name, const void *arg, struc
 static int cmd_pause(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
 {
 	(void)opts, (void)err;
-	return each(ctx, argc, argv, do_pause, NULL);
+	return cli_each(ctx, argc, argv, do_pause, NULL);
 }
 
 static int cmd_unpause(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
 {
 	(void)opts, (void)err;
-	return each(ctx, argc, argv, do_unpause, NULL);
+	return cli_each(ctx, argc, argv, do_unpause, NULL);
 }
 
 struct restart_args {
@@ -425,7 +407,7 @@ static int cmd_restart(struct cli_ctx *ctx, void *opts, int argc, char **argv, s
 			return vsl_error_set(err, "invalid argument \"%s\" for \"-t, --time\" flag", a->time);
 		timeout = (int)t;
 	}
-	return each(ctx, argc, argv, do_restart, &timeout);
+	return cli_each(ctx, argc, argv, do_restart, &timeout);
 }
 
 static int cmd_rename(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)

@@ -227,3 +227,20 @@ int cli_dispatch(const struct cli_command *table, struct cli_global *global, con
 		return err ? report(err) : EXIT_ENGINE;
 	return r; /* 0, or a container's own exit code */
 }
+
+int cli_each(struct cli_ctx *ctx, int argc, char **argv,
+             int (*fn)(struct engine *e, const char *arg, const void *userdata, struct vsl_error **err),
+             const void *userdata)
+{
+	int failed = 0;
+	for (int i = 0; i < argc; i++) {
+		_cleanup_error_ struct vsl_error *e = NULL;
+		if (fn(ctx->engine, argv[i], userdata, &e) < 0) {
+			fprintf(stderr, "vessel: %s\n", vsl_error_message(e));
+			failed = 1;
+			continue;
+		}
+		printf("%s\n", argv[i]);
+	}
+	return failed;
+}

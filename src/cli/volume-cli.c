@@ -232,21 +232,16 @@ struct rm_args {
 	bool force;
 };
 
+static int do_rm(struct engine *e, const char *name, const void *arg, struct vsl_error **err)
+{
+	const struct rm_args *a = arg;
+	return volumes_remove(e, name, a->force, err);
+}
+
 static int cmd_rm(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
 {
 	(void)err;
-	struct rm_args *a = opts;
-	int failed = 0;
-	for (int i = 0; i < argc; i++) {
-		_cleanup_error_ struct vsl_error *e = NULL;
-		if (volumes_remove(ctx->engine, argv[i], a->force, &e) < 0) {
-			fprintf(stderr, "vessel: %s\n", vsl_error_message(e));
-			failed = 1;
-			continue;
-		}
-		printf("%s\n", argv[i]);
-	}
-	return failed;
+	return cli_each(ctx, argc, argv, do_rm, opts);
 }
 
 struct prune_args {
