@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -47,6 +46,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/random.h"
 
 #define CONTAINER_LOG        "container.log"
 #define DEFAULT_STOP_TIMEOUT 10
@@ -56,16 +56,6 @@ static int64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int random_id(char ret[65], struct vsl_error **err)
-{
-	unsigned char bytes[32];
-	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
-		return vsl_error_errno(err, errno, "make a container id");
-	for (size_t i = 0; i < sizeof(bytes); i++)
-		snprintf(ret + 2 * i, 3, "%02x", bytes[i]);
-	return 0;
 }
 
 static struct rt_context runtime_ctx(const struct engine *e)
@@ -184,8 +174,8 @@ int containers_create(struct engine *e, const char *body, size_t len, const char
 		return r;
 
 	char id[65];
-	if ((r = random_id(id, err)) < 0)
-		return r;
+	if ((r = random_hex(id, 32)) < 0)
+		return vsl_error_errno(err, -r, "make a container id");
 	_cleanup_free_ char *generated = name ? NULL : names_generate(name_taken, e->db);
 	_cleanup_free_ char *config = container_create_to_json(c);
 	if ((name == NULL && generated == NULL) || config == NULL)

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -23,6 +22,7 @@
 #include "runtime/caps.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/random.h"
 #include "util/strv.h"
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
@@ -1008,12 +1008,9 @@ static int tag_big(json_t *o, const char *key, const char *nonce)
 
 static char *dump_spec(json_t *spec)
 {
-	uint8_t rnd[8];
 	char nonce[17];
-	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+	if (random_hex(nonce, 8) < 0)
 		return NULL;
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(nonce + 2 * i, 3, "%02x", rnd[i]);
 
 	size_t i;
 	json_t *v;

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +30,7 @@
 #include "util/cleanup.h"
 #include "util/db.h"
 #include "util/error.h"
+#include "util/random.h"
 #include "util/strv.h"
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
@@ -44,12 +44,8 @@ static int64_t now_ns(void)
 
 static int random_name(char ret[65], struct vsl_error **err)
 {
-	unsigned char bytes[32];
-	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
-		return vsl_error_errno(err, errno, "make a volume name");
-	for (size_t i = 0; i < sizeof(bytes); i++)
-		snprintf(ret + 2 * i, 3, "%02x", bytes[i]);
-	return 0;
+	int r = random_hex(ret, 32);
+	return r < 0 ? vsl_error_errno(err, -r, "make a volume name") : 0;
 }
 
 static int lock_volumes(struct engine *e, int *ret_fd, struct vsl_error **err)

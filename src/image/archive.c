@@ -22,7 +22,6 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -41,6 +40,7 @@
 #include "util/digest.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/random.h"
 #include "util/strv.h"
 
 #define ANNOTATION_REF_NAME        "org.opencontainers.image.ref.name"
@@ -1205,11 +1205,11 @@ static int load_staged(struct load *ld, struct vsl_error **err)
 static int make_stage(int tmp_fd, char name[32], struct vsl_error **err)
 {
 	for (int tries = 0; tries < 16; tries++) {
-		unsigned char rnd[8];
-		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
-			return vsl_error_errno(err, errno, "load: random name");
-		snprintf(name, 32, "load-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
-		         rnd[4], rnd[5], rnd[6], rnd[7]);
+		char hex[17];
+		int r = random_hex(hex, 8);
+		if (r < 0)
+			return vsl_error_errno(err, -r, "load: random name");
+		snprintf(name, 32, "load-%s", hex);
 		if (mkdirat(tmp_fd, name, 0700) == 0)
 			return 0;
 		if (errno != EEXIST)

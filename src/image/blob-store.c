@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/random.h"
 
 struct blob_store {
 	int blobs_fd; /* <root>/blobs/sha256 */
@@ -140,18 +140,6 @@ int blob_store_read(struct blob_store *s, const char *digest, size_t max, char *
 	return 0;
 }
 
-/* Unique within the directory together with O_EXCL; the loop handles the unlikely clash. */
-static void random_name(char *buf, size_t size, const char *prefix)
-{
-	uint64_t v;
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		v = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40);
-	}
-	snprintf(buf, size, "%s%016" PRIx64, prefix, v);
-}
-
 int blob_writer_new(struct blob_store *s, const char *expected_digest, int64_t expected_size,
                     struct blob_writer **ret, struct vsl_error **err)
 {
@@ -178,7 +166,7 @@ int blob_writer_new(struct blob_store *s, const char *expected_digest, int64_t e
 		/* A filesystem without O_TMPFILE: a named temporary in tmp/ instead. */
 		char name[64];
 		for (int i = 0; i < 100 && w->fd < 0; i++) {
-			random_name(name, sizeof(name), "blob-");
+			random_tmp_name(name, sizeof(name), "blob-");
 			w->fd = openat(s->tmp_fd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
 			if (w->fd < 0 && errno != EEXIST)
 				break;
@@ -246,7 +234,7 @@ static int place(struct blob_writer *w, const char *hex, struct vsl_error **err)
 	 * the same content, and a reader sees one or the other, whole. */
 	char name[64];
 	for (int i = 0; i < 100; i++) {
-		random_name(name, sizeof(name), "blob-");
+		random_tmp_name(name, sizeof(name), "blob-");
 		r = linkat(AT_FDCWD, proc, s->tmp_fd, name, AT_SYMLINK_FOLLOW);
 		if (r < 0 && errno == ENOENT)
 			r = linkat(w->fd, "", s->tmp_fd, name, AT_EMPTY_PATH);

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +17,7 @@
 #include "util/digest.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/random.h"
 
 /* Younger leftovers may belong to an ingest that has not taken its lock yet. */
 #define GC_MIN_AGE_SEC 60
@@ -98,17 +98,6 @@ char *layer_store_diff_path(struct layer_store *s, const char *chain_id)
 	return p;
 }
 
-static void random_name(char *buf, size_t size, const char *prefix)
-{
-	uint64_t v;
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		v = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40);
-	}
-	snprintf(buf, size, "%s%016" PRIx64, prefix, v);
-}
-
 int layer_store_begin(struct layer_store *s, const char *chain_id, struct layer_ingest **ret,
                       int *ret_diff_dirfd, struct vsl_error **err)
 {
@@ -124,7 +113,7 @@ int layer_store_begin(struct layer_store *s, const char *chain_id, struct layer_
 	memcpy(in->hex, digest_hex(chain_id), sizeof(in->hex));
 
 	for (int i = 0;; i++) {
-		random_name(in->tmp, sizeof(in->tmp), "tmp-");
+		random_tmp_name(in->tmp, sizeof(in->tmp), "tmp-");
 		if (mkdirat(s->layers_fd, in->tmp, 0700) == 0)
 			break;
 		if (errno != EEXIST || i == 100)
@@ -159,13 +148,10 @@ int layer_ingest_commit(struct layer_ingest *in, struct vsl_error **err)
 	if (syncfs(in->lock_fd) < 0)
 		return vsl_error_errno(err, errno, "sync layer 'sha256:%s'", in->hex);
 
-	int r = renameat2(s->layers_fd, in->tmp, s->layers_fd, in->hex, RENAME_NOREPLACE);
-	if (r < 0 && errno == EINVAL)
-		/* No RENAME_NOREPLACE here; rename() still refuses a non-empty
-		 * target, and a committed layer always holds diff/. */
-		r = renameat(s->layers_fd, in->tmp, s->layers_fd, in->hex);
-	if (r < 0 && errno != EEXIST && errno != ENOTEMPTY)
-		return vsl_error_errno(err, errno, "commit layer 'sha256:%s'", in->hex);
+	/* A committed layer always holds diff/: never an empty target. */
+	int r = rename_noreplace_at(s->layers_fd, in->tmp, in->hex);
+	if (r < 0 && r != -EEXIST)
+		return vsl_error_errno(err, -r, "commit layer 'sha256:%s'", in->hex);
 	if (r < 0) {
 		/* Another process unpacked the same layer first: keep theirs. */
 		(void)rm_rf_at(s->layers_fd, in->tmp);
@@ -202,22 +188,12 @@ int layer_store_remove(struct layer_store *s, const char *chain_id, struct vsl_e
 	(void)flock(fd, LOCK_EX | LOCK_NB);
 
 	char del[32];
-	for (int i = 0;; i++) {
-		random_name(del, sizeof(del), "del-");
-		r = renameat2(s->layers_fd, hex, s->layers_fd, del, RENAME_NOREPLACE);
-		if (r < 0 && errno == EINVAL)
-			r = renameat(s->layers_fd, hex, s->layers_fd, del);
-		if (r == 0)
-			break;
-		if (errno == ENOENT) /* removed by someone else meanwhile */
-			return 0;
-		if ((errno != EEXIST && errno != ENOTEMPTY) || i == 100)
-			return vsl_error_errno(err, errno, "remove layer '%s'", chain_id);
-	}
-	r = rm_rf_at(s->layers_fd, del);
-	if (r < 0 && r != -ENOENT)
+	r = remove_by_rename_at(s->layers_fd, hex, "del-", del, sizeof(del));
+	if (r < 0 && del[0] != '\0')
 		/* Out of the way already; layer_store_gc() finishes it. */
-		return vsl_error_errno(err, r, "remove layer '%s' (left as '%s')", chain_id, del);
+		return vsl_error_errno(err, -r, "remove layer '%s' (left as '%s')", chain_id, del);
+	if (r < 0)
+		return vsl_error_errno(err, -r, "remove layer '%s'", chain_id);
 	return 0;
 }
 

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -23,6 +22,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/random.h"
 
 #ifndef STATX_ATTR_MOUNT_ROOT
 #define STATX_ATTR_MOUNT_ROOT 0x00002000
@@ -67,17 +67,6 @@ static void layer_rel(char buf[REL_MAX], const char *id, const char *sub)
 	snprintf(buf, REL_MAX, "overlay/%s%s%s", id, sub ? "/" : "", sub ? sub : "");
 }
 
-static void random_name(char *buf, size_t size, const char *prefix)
-{
-	uint64_t v;
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		v = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40);
-	}
-	snprintf(buf, size, "%s%016" PRIx64, prefix, v);
-}
-
 /* Overlay takes layers by path, and prints them in mountinfo as given: the
  * real path of the root reads better there than a /proc/self/fd one. */
 static int dirfd_path(int dirfd, char **ret, struct vsl_error **err)
@@ -97,18 +86,6 @@ static int dirfd_path(int dirfd, char **ret, struct vsl_error **err)
 	return 0;
 }
 
-static bool rename_noreplace(int dirfd, const char *from, const char *to)
-{
-	int r = renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE);
-	if (r < 0 && errno == EINVAL)
-		/* No RENAME_NOREPLACE on this filesystem; rename() still
-		 * refuses a non-empty target, and ours are never empty. */
-		r = renameat(dirfd, from, dirfd, to);
-	if (r < 0 && errno == ENOTEMPTY)
-		errno = EEXIST;
-	return r == 0;
-}
-
 int overlay_create(int root_dirfd, const char *id, struct vsl_error **err)
 {
 	int r = check_id(id, err);
@@ -119,7 +96,7 @@ int overlay_create(int root_dirfd, const char *id, struct vsl_error **err)
 
 	char tmp[48];
 	for (int i = 0;; i++) {
-		random_name(tmp, sizeof(tmp), "overlay/tmp-");
+		random_tmp_name(tmp, sizeof(tmp), "overlay/tmp-");
 		if (mkdirat(root_dirfd, tmp, 0700) == 0)
 			break;
 		if (errno != EEXIST || i == 100)
@@ -147,11 +124,12 @@ int overlay_create(int root_dirfd, const char *id, struct vsl_error **err)
 
 	char rel[REL_MAX];
 	layer_rel(rel, id, NULL);
-	if (!rename_noreplace(root_dirfd, tmp, rel)) {
-		if (errno == EEXIST)
+	/* Ours are never empty, as rename_noreplace_at() wants. */
+	if ((r = rename_noreplace_at(root_dirfd, tmp, rel)) < 0) {
+		if (r == -EEXIST)
 			r = vsl_error_set_code(err, EEXIST, "layer of container '%s' already exists", id);
 		else
-			r = vsl_error_errno(err, errno, "create layer of container '%s'", id);
+			r = vsl_error_errno(err, -r, "create layer of container '%s'", id);
 		goto fail;
 	}
 	return 0;
@@ -503,19 +481,12 @@ int overlay_remove(int root_dirfd, const char *id, struct vsl_error **err)
 		return vsl_error_set_code(err, EBUSY, "remove layer of container '%s': still mounted", id);
 
 	char del[48];
-	for (int i = 0;; i++) {
-		random_name(del, sizeof(del), "overlay/del-");
-		if (rename_noreplace(root_dirfd, rel, del))
-			break;
-		if (errno == ENOENT) /* removed by someone else meanwhile */
-			return 0;
-		if (errno != EEXIST || i == 100)
-			return vsl_error_errno(err, errno, "remove layer of container '%s'", id);
-	}
-	r = rm_rf_at(root_dirfd, del);
-	if (r < 0 && r != -ENOENT)
+	r = remove_by_rename_at(root_dirfd, rel, "overlay/del-", del, sizeof(del));
+	if (r < 0 && del[0] != '\0')
 		/* Out of the way already; overlay_gc() finishes it. */
-		return vsl_error_errno(err, r, "remove layer of container '%s' (left as '%s')", id, del);
+		return vsl_error_errno(err, -r, "remove layer of container '%s' (left as '%s')", id, del);
+	if (r < 0)
+		return vsl_error_errno(err, -r, "remove layer of container '%s'", id);
 	return 0;
 }
 

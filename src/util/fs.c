@@ -10,6 +10,7 @@
 
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/random.h"
 
 ssize_t write_all(int fd, const void *buf, size_t len)
 {
@@ -141,4 +142,31 @@ int rm_rf_at(int parent, const char *name)
 	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
 		r = -errno;
 	return r;
+}
+
+int rename_noreplace_at(int dirfd, const char *from, const char *to)
+{
+	int r = renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE);
+	if (r < 0 && errno == EINVAL)
+		r = renameat(dirfd, from, dirfd, to);
+	if (r < 0)
+		return errno == ENOTEMPTY ? -EEXIST : -errno;
+	return 0;
+}
+
+int remove_by_rename_at(int dirfd, const char *name, const char *prefix, char *del, size_t del_size)
+{
+	for (int i = 0;; i++) {
+		random_tmp_name(del, del_size, prefix);
+		int r = rename_noreplace_at(dirfd, name, del);
+		if (r == 0)
+			break;
+		del[0] = '\0';
+		if (r == -ENOENT) /* removed by someone else meanwhile */
+			return 0;
+		if (r != -EEXIST || i == 100)
+			return r;
+	}
+	int r = rm_rf_at(dirfd, del);
+	return r == -ENOENT ? 0 : r;
 }

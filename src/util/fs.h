@@ -22,3 +22,14 @@ ssize_t read_all(int fd, void *buf, size_t len);
 /* Removes a directory tree under dirfd (not crossing mounts is not needed here:
  * used on runtime state only). */
 int rm_rf_at(int parent, const char *name);
+/* renameat2(RENAME_NOREPLACE) within dirfd, or renameat() on a filesystem
+ * without it, which still refuses a non-empty directory as the target (so
+ * only for directories that are never empty). An existing target is -EEXIST
+ * either way. Returns 0 or -errno. */
+int rename_noreplace_at(int dirfd, const char *from, const char *to);
+/* Removes the tree dirfd/name by renaming it first to prefix and random
+ * digits (e.g. "del-"), so that no one sees half a tree under its name, then
+ * removing that. 0 also when name is gone already. On -errno, del is empty
+ * when the rename failed, or names the leftover when removing it failed,
+ * for a collector to finish. */
+int remove_by_rename_at(int dirfd, const char *name, const char *prefix, char *del, size_t del_size);
