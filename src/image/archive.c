@@ -749,7 +749,7 @@ static int parse_docker_manifest(struct load *ld, const char *text, size_t len, 
 	json_t *entry;
 	json_array_foreach(root, i, entry)
 	{
-		struct load_image *l;
+		struct load_image *l = NULL;
 		int r = grow_images(ld, &l, err);
 		if (r < 0)
 			return r;
