@@ -17,12 +17,11 @@
 #include <unistd.h>
 
 #include "cli/run-flags.h"
+#include "cli/run-flags-internal.h"
 #include "cli/units.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/strv.h"
-
-#define _cleanup_json_ _cleanup_(json_decrefp)
 
 #define F struct run_flags
 const struct cli_flag run_flag_table[] = {
@@ -129,7 +128,7 @@ const struct cli_flag run_flag_table[] = {
 
 /* pflag's wording for a value its flag refuses: `invalid argument "x" for
  * "-m, --memory" flag: <why>`. */
-static int flag_error(struct vsl_error **err, const char *flag, const char *value)
+int run_flags_error(struct vsl_error **err, const char *flag, const char *value)
 {
 	char shorthand = 0;
 	for (const struct cli_flag *fl = run_flag_table; fl->name; fl++)
@@ -149,12 +148,12 @@ static int parse_int(const char *flag, const char *s, int bits, int64_t *ret, st
 	long long v = (*s == '\0' || *s == ' ' || *s == '\t' || *s == '\n') ? 0 : strtoll(s, &end, 0);
 	if (*s == '\0' || *s == ' ' || *s == '\t' || *s == '\n' || *end != '\0') {
 		vsl_error_set_code(err, EINVAL, "strconv.ParseInt: parsing \"%s\": invalid syntax", s);
-		return flag_error(err, flag, s);
+		return run_flags_error(err, flag, s);
 	}
 	int64_t max = bits == 64 ? INT64_MAX : (INT64_C(1) << (bits - 1)) - 1;
 	if (errno == ERANGE || v > max || v < -max - 1) {
 		vsl_error_set_code(err, ERANGE, "strconv.ParseInt: parsing \"%s\": value out of range", s);
-		return flag_error(err, flag, s);
+		return run_flags_error(err, flag, s);
 	}
 	*ret = v;
 	return 0;
@@ -167,11 +166,11 @@ static int parse_uint16(const char *flag, const char *s, int64_t *ret, struct vs
 	unsigned long long v = (*s >= '0' && *s <= '9') ? strtoull(s, &end, 0) : 0;
 	if (!(*s >= '0' && *s <= '9') || *end != '\0') {
 		vsl_error_set_code(err, EINVAL, "strconv.ParseUint: parsing \"%s\": invalid syntax", s);
-		return flag_error(err, flag, s);
+		return run_flags_error(err, flag, s);
 	}
 	if (errno == ERANGE || v > UINT16_MAX) {
 		vsl_error_set_code(err, ERANGE, "strconv.ParseUint: parsing \"%s\": value out of range", s);
-		return flag_error(err, flag, s);
+		return run_flags_error(err, flag, s);
 	}
 	*ret = (int64_t)v;
 	return 0;
@@ -180,13 +179,13 @@ static int parse_uint16(const char *flag, const char *s, int64_t *ret, struct vs
 static int parse_size_flag(const char *flag, const char *s, int64_t *ret, struct vsl_error **err)
 {
 	int r = units_parse_size(s, ret, err);
-	return r < 0 ? flag_error(err, flag, s) : 0;
+	return r < 0 ? run_flags_error(err, flag, s) : 0;
 }
 
 static int parse_duration_flag(const char *flag, const char *s, int64_t *ret, struct vsl_error **err)
 {
 	int r = units_parse_duration(s, ret, err);
-	return r < 0 ? flag_error(err, flag, s) : 0;
+	return r < 0 ? run_flags_error(err, flag, s) : 0;
 }
 
 /* Go's strconv.ParseBool. */
@@ -236,7 +235,7 @@ static int parse_nano_cpus(const char *s, int64_t *ret, struct vsl_error **err)
 		goto bad;
 	if (too_precise) {
 		vsl_error_set_code(err, EINVAL, "value is too precise");
-		return flag_error(err, "cpus", s);
+		return run_flags_error(err, "cpus", s);
 	}
 	for (int i = fdigits; i < 9; i++)
 		frac *= 10;
@@ -244,10 +243,10 @@ static int parse_nano_cpus(const char *s, int64_t *ret, struct vsl_error **err)
 	return 0;
 bad:
 	vsl_error_set_code(err, EINVAL, "failed to parse %s as a rational number", s);
-	return flag_error(err, "cpus", s);
+	return run_flags_error(err, "cpus", s);
 }
 
-static bool valid_ip(const char *s)
+bool run_flags_valid_ip(const char *s)
 {
 	unsigned char buf[sizeof(struct in6_addr)];
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
@@ -271,7 +270,7 @@ static bool valid_mac(const char *s)
 }
 
 /* The lexical path.Clean of Go, for absolute and relative paths. */
-static char *clean_path(const char *path)
+char *run_flags_clean_path(const char *path)
 {
 	size_t n = strlen(path);
 	char *out = malloc(n + 2);
@@ -315,50 +314,25 @@ static char *clean_path(const char *path)
 }
 
 /* filepath.Abs: relative to the working directory, cleaned. */
-static char *abs_path(const char *path)
+char *run_flags_abs_path(const char *path)
 {
 	if (path[0] == '/')
-		return clean_path(path);
+		return run_flags_clean_path(path);
 	char cwd[PATH_MAX];
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		return NULL;
 	_cleanup_free_ char *joined = NULL;
 	if (asprintf(&joined, "%s/%s", cwd, path) < 0)
 		return NULL;
-	return clean_path(joined);
+	return run_flags_clean_path(joined);
 }
 
 /* ---- the JSON being built ---- */
-
-struct body {
-	bool nomem;
-	const char *bad_utf8; /* a value jansson refused */
-};
-
-static json_t *jstr(struct body *b, const char *s)
-{
-	json_t *v = json_string(s);
-	if (v == NULL && b->bad_utf8 == NULL)
-		b->bad_utf8 = s;
-	return v;
-}
-
-static void put(struct body *b, json_t *obj, const char *key, json_t *v)
-{
-	if (v == NULL || json_object_set_new(obj, key, v) < 0)
-		b->nomem = true;
-}
 
 static void put_str(struct body *b, json_t *obj, const char *key, const char *s)
 {
 	if (s != NULL && *s != '\0')
 		put(b, obj, key, jstr(b, s));
-}
-
-static void append(struct body *b, json_t *arr, json_t *v)
-{
-	if (v == NULL || json_array_append_new(arr, v) < 0)
-		b->nomem = true;
 }
 
 /* An array of the list's strings, or nothing for an empty list. */
@@ -378,6 +352,20 @@ static void put_if_nonempty(struct body *b, json_t *obj, const char *key, json_t
 		json_decref(v);
 	else
 		put(b, obj, key, v);
+}
+
+void run_flags_set_kv(struct body *b, json_t *map, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
+	if (map == NULL || klen == 0)
+		return;
+	_cleanup_free_ char *key = strndup(kv, klen);
+	if (key == NULL) {
+		b->nomem = true;
+		return;
+	}
+	put(b, map, key, jstr(b, eq ? eq + 1 : ""));
 }
 
 /* ---- env and label files ---- */
@@ -482,7 +470,7 @@ static int collect_env(const struct run_flags *f, char ***ret, struct vsl_error 
 		const char *eq = strchr(*p, '=');
 		if (eq == *p || **p == '\0') {
 			vsl_error_set_code(err, EINVAL, "invalid environment variable: %s", *p);
-			return flag_error(err, "env", *p);
+			return run_flags_error(err, "env", *p);
 		}
 		_cleanup_free_ char *kv = NULL;
 		if (eq == NULL) {
@@ -513,11 +501,11 @@ static int collect_labels(struct body *b, const struct run_flags *f, json_t **re
 		size_t klen = strcspn(key, "=");
 		if (klen == 0) {
 			vsl_error_set_code(err, EINVAL, "invalid label '%s': empty name", *p);
-			return flag_error(err, "label", *p);
+			return run_flags_error(err, "label", *p);
 		}
 		if (strcspn(key, " \t") < klen) {
 			vsl_error_set_code(err, EINVAL, "label '%.*s' contains whitespaces", (int)klen, key);
-			return flag_error(err, "label", *p);
+			return run_flags_error(err, "label", *p);
 		}
 		if (strv_append(&labels, *p) < 0)
 			return vsl_error_errno(err, ENOMEM, "collect labels");
@@ -533,705 +521,6 @@ static int collect_labels(struct body *b, const struct run_flags *f, json_t **re
 		put(b, map, key, jstr(b, eq ? eq + 1 : ""));
 	}
 	*ret = map;
-	return 0;
-}
-
-/* ---- volumes, mounts, tmpfs, devices ---- */
-
-static bool valid_volume_name(const char *s)
-{
-	/* the local driver's names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
-	size_t n = strlen(s);
-	if (n < 2)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-		if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
-			return false;
-	}
-	return true;
-}
-
-static bool valid_volume_mode(const char *mode)
-{
-	static const char *const known[] = {"rw",       "ro",         "z",      "Z",        "nocopy",
-	                                    "shared",   "rshared",    "slave",  "rslave",   "private",
-	                                    "rprivate", "consistent", "cached", "delegated"};
-	_cleanup_free_ char *copy = strdup(mode);
-	if (copy == NULL)
-		return false;
-	char *save = NULL;
-	for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-		bool ok = false;
-		for (size_t i = 0; i < ARRAY_SIZE(known); i++)
-			ok = ok || strcmp(o, known[i]) == 0;
-		if (!ok)
-			return false;
-	}
-	return true;
-}
-
-/* -v [SRC:]DST[:OPTS]: binds stay strings (the daemon parses them again);
- * a lone DST is an anonymous volume and goes to Config.Volumes. */
-static int add_volume(struct body *b, const char *spec, json_t *binds, json_t *volumes,
-                      struct vsl_error **err)
-{
-	if (*spec == '\0')
-		return vsl_error_set_code(err, EINVAL, "invalid empty volume spec");
-	_cleanup_strv_ char **parts = NULL;
-	const char *p = spec;
-	for (;;) {
-		size_t n = strcspn(p, ":");
-		_cleanup_free_ char *part = strndup(p, n);
-		if (part == NULL || strv_append(&parts, part) < 0)
-			return vsl_error_errno(err, ENOMEM, "parse volume");
-		if (n == 0)
-			return vsl_error_set_code(err, EINVAL,
-			                          "invalid spec: %s: empty section between colons", spec);
-		if (p[n] == '\0')
-			break;
-		p += n + 1;
-	}
-	size_t np = strv_length(parts);
-	if (np > 3)
-		return vsl_error_set_code(err, EINVAL, "invalid spec: %s: too many colons", spec);
-	if (np == 1) {
-		if (parts[0][0] != '/')
-			return vsl_error_set_code(
-			    err, EINVAL,
-			    "invalid volume specification: '%s': invalid mount config for type "
-			    "\"volume\": invalid mount path: '%s' mount path must be absolute",
-			    spec, parts[0]);
-		put(b, volumes, parts[0], json_object());
-		return 0;
-	}
-	const char *src = parts[0], *dst = parts[1];
-	if (np == 2 && src[0] == '/' && valid_volume_mode(dst)) {
-		/* /path:ro is an anonymous volume with a mode, which the daemon reads from Binds */
-		append(b, binds, jstr(b, spec));
-		return 0;
-	}
-	bool bind = src[0] == '/' || src[0] == '.' || src[0] == '~';
-	if (dst[0] != '/')
-		return vsl_error_set_code(
-		    err, EINVAL,
-		    "invalid volume specification: '%s': invalid mount config for type \"%s\": "
-		    "invalid mount path: '%s' mount path must be absolute",
-		    spec, bind ? "bind" : "volume", dst);
-	if (np == 3 && !valid_volume_mode(parts[2]))
-		return vsl_error_set_code(err, EINVAL, "invalid volume specification: '%s': invalid mode: %s",
-		                          spec, parts[2]);
-	if (!bind || src[0] == '~') {
-		if (!valid_volume_name(src))
-			return vsl_error_set_code(
-			    err, EINVAL,
-			    "create %s: \"%s\" includes invalid characters for a local volume "
-			    "name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended "
-			    "to pass a host directory, use absolute path",
-			    src, src);
-		append(b, binds, jstr(b, spec));
-		return 0;
-	}
-	/* docker resolves ./x against its own working directory, not the daemon's */
-	_cleanup_free_ char *abs = src[0] == '.' ? abs_path(src) : NULL;
-	if (src[0] == '.' && abs == NULL)
-		return vsl_error_errno(err, errno ? errno : ENOMEM, "resolve '%s'", src);
-	_cleanup_free_ char *full = NULL;
-	if (asprintf(&full, "%s:%s", abs ? abs : src, spec + strlen(src) + 1) < 0)
-		return vsl_error_errno(err, ENOMEM, "parse volume");
-	append(b, binds, jstr(b, full));
-	return 0;
-}
-
-/* One CSV record, as Go's encoding/csv reads --mount: fields split at commas,
- * a field may be "quoted" with "" for a quote inside. */
-static int csv_fields(const char *s, char ***ret, struct vsl_error **err)
-{
-	_cleanup_strv_ char **fields = NULL;
-	_cleanup_free_ char *buf = malloc(strlen(s) + 1);
-	if (buf == NULL)
-		return vsl_error_errno(err, ENOMEM, "parse mount");
-	for (const char *p = s;;) {
-		size_t w = 0;
-		if (*p == '"') {
-			for (p++;; p++) {
-				if (*p == '\0')
-					return vsl_error_set_code(
-					    err, EINVAL,
-					    "parse error on line 1, column %zu: extraneous or "
-					    "missing \" in quoted-field",
-					    strlen(s) + 1);
-				if (*p == '"' && p[1] == '"') {
-					buf[w++] = '"';
-					p++;
-				} else if (*p == '"') {
-					p++;
-					break;
-				} else {
-					buf[w++] = *p;
-				}
-			}
-			if (*p != ',' && *p != '\0')
-				return vsl_error_set_code(
-				    err, EINVAL,
-				    "parse error on line 1, column %zu: extraneous or missing \" "
-				    "in quoted-field",
-				    (size_t)(p - s) + 1);
-		} else {
-			for (; *p && *p != ','; p++) {
-				if (*p == '"')
-					return vsl_error_set_code(
-					    err, EINVAL,
-					    "parse error on line 1, column %zu: bare \" in "
-					    "non-quoted-field",
-					    (size_t)(p - s) + 1);
-				buf[w++] = *p;
-			}
-		}
-		buf[w] = '\0';
-		if (strv_append(&fields, buf) < 0)
-			return vsl_error_errno(err, ENOMEM, "parse mount");
-		if (*p == '\0')
-			break;
-		p++;
-	}
-	*ret = TAKE_PTR(fields);
-	return 0;
-}
-
-static int mount_bool(const char *key, const char *val, bool *ret, struct vsl_error **err)
-{
-	if (val == NULL || strcmp(val, "1") == 0 || strcmp(val, "true") == 0)
-		*ret = true;
-	else if (strcmp(val, "0") == 0 || strcmp(val, "false") == 0)
-		*ret = false;
-	else
-		return vsl_error_set_code(
-		    err, EINVAL,
-		    "invalid value for '%s': invalid boolean value (\"%s\"): must be one of "
-		    "\"true\", \"1\", \"false\", or \"0\" (default \"true\")",
-		    key, val);
-	return 0;
-}
-
-static json_t *ensure(struct body *b, json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-	if (v == NULL) {
-		v = json_object();
-		put(b, obj, key, v);
-	}
-	return v;
-}
-
-static void set_kv(struct body *b, json_t *map, const char *kv)
-{
-	const char *eq = strchr(kv, '=');
-	size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
-	if (map == NULL || klen == 0)
-		return;
-	_cleanup_free_ char *key = strndup(kv, klen);
-	if (key == NULL) {
-		b->nomem = true;
-		return;
-	}
-	put(b, map, key, jstr(b, eq ? eq + 1 : ""));
-}
-
-static bool is_whitespace(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* --mount type=...,src=...,dst=...: one HostConfig.Mounts object. */
-static int parse_mount_fields(struct body *b, char **fields, json_t *m, struct vsl_error **err)
-{
-	for (char **fp = fields; *fp; fp++) {
-		const char *field = *fp;
-		const char *eq = strchr(field, '=');
-		_cleanup_free_ char *key = strndup(field, eq ? (size_t)(eq - field) : strlen(field));
-		if (key == NULL)
-			return vsl_error_errno(err, ENOMEM, "parse mount");
-		const char *val = eq ? eq + 1 : NULL;
-		size_t kn = strlen(key);
-		if (kn > 0 && (is_whitespace(key[0]) || is_whitespace(key[kn - 1]))) {
-			char *k = key;
-			while (is_whitespace(*k))
-				k++;
-			size_t l = strlen(k);
-			while (l > 0 && is_whitespace(k[l - 1]))
-				l--;
-			return vsl_error_set_code(
-			    err, EINVAL, "invalid option '%.*s' in '%s': option should not have whitespace",
-			    (int)l, k, field);
-		}
-		if (val != NULL) {
-			size_t vn = strlen(val), lead = 0;
-			while (lead < vn && is_whitespace(val[lead]))
-				lead++;
-			if (lead == vn)
-				return vsl_error_set_code(err, EINVAL,
-				                          "invalid value for '%s': value is empty", key);
-			if (lead > 0 || is_whitespace(val[vn - 1]))
-				return vsl_error_set_code(
-				    err, EINVAL,
-				    "invalid value for '%s' in '%s': value should not have "
-				    "whitespace",
-				    key, field);
-		}
-		for (char *k = key; *k; k++)
-			if (*k >= 'A' && *k <= 'Z')
-				*k = (char)(*k - 'A' + 'a');
-
-		if (val == NULL && strcmp(key, "readonly") != 0 && strcmp(key, "ro") != 0 &&
-		    strcmp(key, "volume-nocopy") != 0 && strcmp(key, "bind-create-src") != 0 &&
-		    strcmp(key, "bind-nonrecursive") != 0)
-			return vsl_error_set_code(err, EINVAL, "invalid field '%s' must be a key=value pair",
-			                          field);
-
-		bool flag = false;
-		int r = 0;
-		if (strcmp(key, "type") == 0) {
-			_cleanup_free_ char *t = strdup(val);
-			if (t == NULL)
-				return vsl_error_errno(err, ENOMEM, "parse mount");
-			for (char *c = t; *c; c++)
-				if (*c >= 'A' && *c <= 'Z')
-					*c = (char)(*c - 'A' + 'a');
-			put(b, m, "Type", jstr(b, t));
-		} else if (strcmp(key, "source") == 0 || strcmp(key, "src") == 0) {
-			_cleanup_free_ char *abs = val[0] == '.' ? abs_path(val) : NULL;
-			put(b, m, "Source", jstr(b, abs ? abs : val));
-		} else if (strcmp(key, "target") == 0 || strcmp(key, "dst") == 0 ||
-		           strcmp(key, "destination") == 0) {
-			put(b, m, "Target", jstr(b, val));
-		} else if (strcmp(key, "readonly") == 0 || strcmp(key, "ro") == 0) {
-			if ((r = mount_bool(key, val, &flag, err)) < 0)
-				return r;
-			put(b, m, "ReadOnly", json_boolean(flag));
-		} else if (strcmp(key, "consistency") == 0) {
-			/* only meaningful on Docker Desktop's file sharing; accepted, ignored */
-		} else if (strcmp(key, "bind-propagation") == 0) {
-			_cleanup_free_ char *prop = strdup(val);
-			if (prop == NULL)
-				return vsl_error_errno(err, ENOMEM, "parse mount");
-			for (char *c = prop; *c; c++)
-				if (*c >= 'A' && *c <= 'Z')
-					*c = (char)(*c - 'A' + 'a');
-			put(b, ensure(b, m, "BindOptions"), "Propagation", jstr(b, prop));
-		} else if (strcmp(key, "bind-nonrecursive") == 0) {
-			return vsl_error_set_code(
-			    err, EINVAL,
-			    "bind-nonrecursive is deprecated, use bind-recursive=disabled instead");
-		} else if (strcmp(key, "bind-recursive") == 0) {
-			const char *opt = strcmp(val, "disabled") == 0   ? "NonRecursive"
-			                  : strcmp(val, "writable") == 0 ? "ReadOnlyNonRecursive"
-			                  : strcmp(val, "readonly") == 0 ? "ReadOnlyForceRecursive"
-			                  : strcmp(val, "enabled") == 0  ? ""
-			                                                 : NULL;
-			if (opt == NULL)
-				return vsl_error_set_code(
-				    err, EINVAL,
-				    "invalid value for %s: %s (must be \"enabled\", \"disabled\", "
-				    "\"writable\", or \"readonly\")",
-				    key, val);
-			if (*opt)
-				put(b, ensure(b, m, "BindOptions"), opt, json_true());
-		} else if (strcmp(key, "bind-create-src") == 0) {
-			if ((r = mount_bool(key, val, &flag, err)) < 0)
-				return r;
-			put(b, ensure(b, m, "BindOptions"), "CreateMountpoint", json_boolean(flag));
-		} else if (strcmp(key, "volume-subpath") == 0) {
-			put(b, ensure(b, m, "VolumeOptions"), "Subpath", jstr(b, val));
-		} else if (strcmp(key, "volume-nocopy") == 0) {
-			if ((r = mount_bool(key, val, &flag, err)) < 0)
-				return r;
-			put(b, ensure(b, m, "VolumeOptions"), "NoCopy", json_boolean(flag));
-		} else if (strcmp(key, "volume-label") == 0) {
-			set_kv(b, ensure(b, ensure(b, m, "VolumeOptions"), "Labels"), val);
-		} else if (strcmp(key, "volume-driver") == 0) {
-			put(b, ensure(b, ensure(b, m, "VolumeOptions"), "DriverConfig"), "Name",
-			    jstr(b, val));
-		} else if (strcmp(key, "volume-opt") == 0) {
-			json_t *drv = ensure(b, ensure(b, m, "VolumeOptions"), "DriverConfig");
-			set_kv(b, ensure(b, drv, "Options"), val);
-		} else if (strcmp(key, "tmpfs-size") == 0) {
-			int64_t size;
-			if (parse_size(val, &size) < 0)
-				return vsl_error_set_code(err, EINVAL, "invalid value for %s: %s", key, val);
-			put(b, ensure(b, m, "TmpfsOptions"), "SizeBytes", json_integer(size));
-		} else if (strcmp(key, "tmpfs-mode") == 0) {
-			char *end;
-			errno = 0;
-			unsigned long mode = (*val >= '0' && *val <= '7') ? strtoul(val, &end, 8) : 0;
-			if (!(*val >= '0' && *val <= '7') || *end != '\0' || errno == ERANGE ||
-			    mode > UINT32_MAX)
-				return vsl_error_set_code(err, EINVAL, "invalid value for %s: %s", key, val);
-			put(b, ensure(b, m, "TmpfsOptions"), "Mode", json_integer((json_int_t)mode));
-		} else {
-			return vsl_error_set_code(err, EINVAL, "unknown option '%s' in '%s'", key, field);
-		}
-	}
-	return 0;
-}
-
-static const char *mount_str(json_t *m, const char *key)
-{
-	const char *s = json_string_value(json_object_get(m, key));
-	return s ? s : "";
-}
-
-/* The CLI's own checks of a --mount (the flag refuses the value). */
-static int check_mount_options(json_t *m, struct vsl_error **err)
-{
-	const char *type = mount_str(m, "Type");
-	static const char *const kinds[] = {"BindOptions", "VolumeOptions", "TmpfsOptions"};
-	static const char *const owners[] = {"bind", "volume", "tmpfs"};
-	static const char *const prefixes[] = {"bind", "volume", "tmpfs"};
-	if (*type == '\0')
-		return vsl_error_set_code(err, EINVAL, "type is required");
-	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
-		if (json_object_get(m, kinds[i]) && strcmp(type, owners[i]) != 0)
-			return vsl_error_set_code(
-			    err, EINVAL, "cannot mix '%s-*' options with mount type '%s'", prefixes[i], type);
-	json_t *bo = json_object_get(m, "BindOptions");
-	bool ro = json_is_true(json_object_get(m, "ReadOnly"));
-	if (json_is_true(json_object_get(bo, "ReadOnlyNonRecursive")) && !ro)
-		return vsl_error_set_code(
-		    err, EINVAL,
-		    "option 'bind-recursive=writable' requires 'readonly' to be specified in conjunction");
-	if (json_is_true(json_object_get(bo, "ReadOnlyForceRecursive"))) {
-		if (!ro)
-			return vsl_error_set_code(
-			    err, EINVAL,
-			    "option 'bind-recursive=readonly' requires 'readonly' to be specified "
-			    "in conjunction");
-		if (strcmp(mount_str(bo, "Propagation"), "rprivate") != 0)
-			return vsl_error_set_code(
-			    err, EINVAL,
-			    "option 'bind-recursive=readonly' requires 'bind-propagation=rprivate' "
-			    "to be specified in conjunction");
-	}
-	return 0;
-}
-
-/* What the daemon checks of a mount before creating anything, in its words. */
-static int check_mount_config(json_t *m, struct vsl_error **err)
-{
-	const char *type = mount_str(m, "Type"), *src = mount_str(m, "Source"), *dst = mount_str(m, "Target");
-	json_t *bo = json_object_get(m, "BindOptions");
-	if (strcmp(type, "bind") != 0 && strcmp(type, "volume") != 0 && strcmp(type, "tmpfs") != 0)
-		return vsl_error_set_code(err, EINVAL,
-		                          "invalid mount config for type \"%s\": mount type unknown", type);
-	if (*dst == '\0')
-		return vsl_error_set_code(
-		    err, EINVAL, "invalid mount config for type \"%s\": field Target must not be empty",
-		    type);
-	if (dst[0] != '/')
-		return vsl_error_set_code(
-		    err, EINVAL,
-		    "invalid mount config for type \"%s\": invalid mount path: '%s' mount path "
-		    "must be absolute",
-		    type, dst);
-	if (strcmp(type, "tmpfs") == 0 && *src != '\0')
-		return vsl_error_set_code(
-		    err, EINVAL,
-		    "invalid mount config for type \"tmpfs\": field Source must not be specified");
-	if (strcmp(type, "bind") == 0) {
-		if (*src == '\0')
-			return vsl_error_set_code(
-			    err, EINVAL,
-			    "invalid mount config for type \"bind\": field Source must not be empty");
-		if (src[0] != '/')
-			return vsl_error_set_code(
-			    err, EINVAL,
-			    "invalid mount config for type \"bind\": invalid mount path: '%s' "
-			    "mount path must be absolute",
-			    src);
-		struct stat st;
-		if (!json_is_true(json_object_get(bo, "CreateMountpoint")) && stat(src, &st) < 0) {
-			if (errno == ENOENT)
-				return vsl_error_set_code(
-				    err, ENOENT,
-				    "invalid mount config for type \"bind\": bind source path "
-				    "does not exist: %s",
-				    src);
-			return vsl_error_errno(err, errno, "invalid mount config for type \"bind\": stat %s",
-			                       src);
-		}
-	}
-	return 0;
-}
-
-static int add_mount(struct body *b, const char *spec, json_t *mounts, struct vsl_error **err)
-{
-	/* TrimSpace first, as docker does */
-	while (is_whitespace(*spec))
-		spec++;
-	_cleanup_free_ char *value = strdup(spec);
-	if (value == NULL)
-		return vsl_error_errno(err, ENOMEM, "parse mount");
-	for (size_t n = strlen(value); n > 0 && is_whitespace(value[n - 1]); n--)
-		value[n - 1] = '\0';
-	if (*value == '\0') {
-		vsl_error_set_code(err, EINVAL, "value is empty");
-		return flag_error(err, "mount", spec);
-	}
-
-	_cleanup_strv_ char **fields = NULL;
-	int r = csv_fields(value, &fields, err);
-	if (r < 0)
-		return flag_error(err, "mount", spec);
-	_cleanup_json_ json_t *m = json_pack("{s:s}", "Type", "volume");
-	if (m == NULL)
-		return vsl_error_errno(err, ENOMEM, "parse mount");
-	r = parse_mount_fields(b, fields, m, err);
-	if (r >= 0)
-		r = check_mount_options(m, err);
-	if (r < 0)
-		return flag_error(err, "mount", spec);
-	if (b->nomem || b->bad_utf8)
-		return 0;
-	r = check_mount_config(m, err);
-	if (r < 0)
-		return r;
-	append(b, mounts, json_incref(m));
-	return 0;
-}
-
-static bool valid_device_mode(const char *mode)
-{
-	if (*mode == '\0' || strlen(mode) > 3)
-		return false;
-	for (const char *c = mode; *c; c++)
-		if (!strchr("rwm", *c) || strchr(c + 1, *c))
-			return false;
-	return true;
-}
-
-/* --device SRC[:DST][:PERMS]: validateLinuxPath, then parseLinuxDevice. */
-static int add_device(struct body *b, const char *spec, json_t *devices, struct vsl_error **err)
-{
-	size_t colons = 0;
-	for (const char *c = spec; *c; c++)
-		colons += *c == ':';
-	if (colons > 2 || *spec == '\0' || *spec == ':')
-		return vsl_error_set_code(err, EINVAL, "bad format for path: %s", spec);
-	_cleanup_free_ char *copy = strdup(spec);
-	if (copy == NULL)
-		return vsl_error_errno(err, ENOMEM, "parse device");
-	char *parts[3] = {copy, NULL, NULL};
-	for (size_t i = 1; i <= colons; i++) {
-		parts[i] = strchr(parts[i - 1], ':');
-		*parts[i]++ = '\0';
-	}
-	const char *src = parts[0], *dst = NULL, *perms = "rwm";
-	if (colons == 1 && valid_device_mode(parts[1])) {
-		perms = parts[1];
-	} else if (colons >= 1) {
-		dst = parts[1];
-		if (colons == 2) {
-			if (!valid_device_mode(parts[2]))
-				return vsl_error_set_code(err, EINVAL, "bad mode specified: %s", parts[2]);
-			perms = parts[2];
-		}
-	}
-	const char *in_container = dst ? dst : src;
-	if (in_container[0] != '/')
-		return vsl_error_set_code(err, EINVAL, "%s is not an absolute path", in_container);
-	/* docker cleans the path it will use inside the container (a lone path is both) */
-	_cleanup_free_ char *clean_src =
-	    colons == 0 || (colons == 1 && dst == NULL) ? clean_path(src) : strdup(src);
-	_cleanup_free_ char *clean_dst = dst && colons == 1 ? clean_path(dst) : dst ? strdup(dst) : NULL;
-	if (clean_src == NULL || (dst && clean_dst == NULL))
-		return vsl_error_errno(err, ENOMEM, "parse device");
-	json_t *d = json_object();
-	put(b, d, "PathOnHost", jstr(b, clean_src));
-	put(b, d, "PathInContainer", jstr(b, clean_dst ? clean_dst : clean_src));
-	put(b, d, "CgroupPermissions", jstr(b, perms));
-	append(b, devices, d);
-	return 0;
-}
-
-/* ---- ports ---- */
-
-/* nat.ParsePortRange: "80" or "8000-8010". */
-static int port_range(const char *s, unsigned *ret_start, unsigned *ret_end)
-{
-	char *end;
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	unsigned long start = strtoul(s, &end, 10), stop = start;
-	if (errno || start > 65535)
-		return -EINVAL;
-	if (*end == '-') {
-		const char *t = end + 1;
-		if (*t < '0' || *t > '9')
-			return -EINVAL;
-		stop = strtoul(t, &end, 10);
-		if (errno || stop > 65535 || stop < start)
-			return -EINVAL;
-	}
-	if (*end != '\0')
-		return -EINVAL;
-	*ret_start = (unsigned)start;
-	*ret_end = (unsigned)stop;
-	return 0;
-}
-
-/* nat.SplitProtoPort: "80/udp" → udp, 80; "80" → tcp, 80. */
-static void split_proto(char *s, const char **ret_proto, const char **ret_port)
-{
-	char *slash = strchr(s, '/');
-	*ret_port = s;
-	*ret_proto = "tcp";
-	if (slash == NULL)
-		return;
-	*slash = '\0';
-	if (slash[1] != '\0') {
-		char *next = strchr(slash + 1, '/');
-		if (next)
-			*next = '\0';
-		*ret_proto = slash + 1;
-	}
-}
-
-static bool valid_proto(const char *proto)
-{
-	return strcasecmp(proto, "tcp") == 0 || strcasecmp(proto, "udp") == 0 ||
-	       strcasecmp(proto, "sctp") == 0;
-}
-
-static int port_key(unsigned port, const char *proto, char *buf, size_t size)
-{
-	int n = snprintf(buf, size, "%u/%s", port, proto);
-	for (char *c = buf; *c; c++)
-		if (*c >= 'A' && *c <= 'Z')
-			*c = (char)(*c - 'A' + 'a');
-	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
-}
-
-/* -p [IP:][HOST:]CONTAINER[/PROTO], ranges on both sides; or the long form
- * published=8080,target=80,protocol=udp. */
-static int add_publish(struct body *b, const char *raw, json_t *exposed, json_t *bindings,
-                       struct vsl_error **err)
-{
-	_cleanup_free_ char *spec = NULL;
-	if (strchr(raw, '=')) {
-		const char *published = "", *target = "", *protocol = "tcp";
-		_cleanup_free_ char *copy = strdup(raw);
-		if (copy == NULL)
-			return vsl_error_errno(err, ENOMEM, "parse port");
-		char *save = NULL;
-		for (char *param = strtok_r(copy, ",", &save); param; param = strtok_r(NULL, ",", &save)) {
-			char *eq = strchr(param, '=');
-			if (eq == NULL || eq == param)
-				return vsl_error_set_code(
-				    err, EINVAL,
-				    "invalid publish opts format (should be name=value but got "
-				    "'%s')",
-				    param);
-			*eq = '\0';
-			if (strcmp(param, "published") == 0)
-				published = eq + 1;
-			else if (strcmp(param, "target") == 0)
-				target = eq + 1;
-			else if (strcmp(param, "protocol") == 0)
-				protocol = eq + 1;
-		}
-		if (asprintf(&spec, "%s:%s/%s", published, target, protocol) < 0)
-			return vsl_error_errno(err, ENOMEM, "parse port");
-	} else if ((spec = strdup(raw)) == NULL) {
-		return vsl_error_errno(err, ENOMEM, "parse port");
-	}
-
-	/* split at the last two colons: IP may be IPv6, [bracketed] or not */
-	char *ip = NULL, *host = NULL, *cport = spec;
-	char *last = strrchr(spec, ':');
-	if (last) {
-		*last = '\0';
-		cport = last + 1;
-		char *prev = strrchr(spec, ':');
-		if (prev) {
-			*prev = '\0';
-			ip = spec;
-			host = prev + 1;
-		} else {
-			host = spec;
-		}
-	}
-	const char *proto, *port;
-	split_proto(cport, &proto, &port);
-	if (ip && ip[0] == '[') {
-		size_t n = strlen(ip);
-		if (n < 2 || ip[n - 1] != ']')
-			return vsl_error_set_code(err, EINVAL,
-			                          "invalid IP address %s: missing ']' in address", ip);
-		ip[n - 1] = '\0';
-		ip++;
-	}
-	if (ip && *ip && !valid_ip(ip))
-		return vsl_error_set_code(err, EINVAL, "invalid IP address: %s", ip);
-	if (*port == '\0')
-		return vsl_error_set_code(err, EINVAL, "no port specified: %s<empty>", raw);
-	unsigned start, end, hstart = 0, hend = 0;
-	if (port_range(port, &start, &end) < 0)
-		return vsl_error_set_code(err, EINVAL, "invalid containerPort: %s", port);
-	bool has_host = host && *host;
-	if (has_host && port_range(host, &hstart, &hend) < 0)
-		return vsl_error_set_code(err, EINVAL, "invalid hostPort: %s", host);
-	if (has_host && end - start != hend - hstart && end != start)
-		return vsl_error_set_code(err, EINVAL,
-		                          "invalid ranges specified for container and host Ports: %s and %s",
-		                          port, host);
-	if (!valid_proto(proto))
-		return vsl_error_set_code(err, EINVAL, "invalid proto: %s", proto);
-
-	for (unsigned i = 0; i <= end - start; i++) {
-		char key[32], hostport[16] = "";
-		if (port_key(start + i, proto, key, sizeof(key)) < 0)
-			return vsl_error_set_code(err, EINVAL, "invalid proto: %s", proto);
-		if (has_host && start == end && hstart != hend)
-			snprintf(hostport, sizeof(hostport), "%u-%u", hstart, hend);
-		else if (has_host)
-			snprintf(hostport, sizeof(hostport), "%u", hstart + i);
-		put(b, exposed, key, json_object());
-		json_t *list = json_object_get(bindings, key);
-		if (list == NULL) {
-			list = json_array();
-			put(b, bindings, key, list);
-		}
-		json_t *binding = json_object();
-		put(b, binding, "HostIp", jstr(b, ip ? ip : ""));
-		put(b, binding, "HostPort", jstr(b, hostport));
-		append(b, list, binding);
-	}
-	return 0;
-}
-
-static int add_expose(struct body *b, const char *raw, json_t *exposed, struct vsl_error **err)
-{
-	if (strchr(raw, ':'))
-		return vsl_error_set_code(err, EINVAL, "invalid port format for --expose: %s", raw);
-	_cleanup_free_ char *copy = strdup(raw);
-	if (copy == NULL)
-		return vsl_error_errno(err, ENOMEM, "parse port");
-	const char *proto, *port;
-	split_proto(copy, &proto, &port);
-	unsigned start, end;
-	if (port_range(port, &start, &end) < 0)
-		return vsl_error_set_code(err, EINVAL, "invalid range format for --expose: %s", raw);
-	if (!valid_proto(proto))
-		return vsl_error_set_code(err, EINVAL, "invalid proto: %s", proto);
-	for (unsigned p = start; p <= end; p++) {
-		char key[32];
-		if (port_key(p, proto, key, sizeof(key)) < 0)
-			return vsl_error_set_code(err, EINVAL, "invalid proto: %s", proto);
-		if (json_object_get(exposed, key) == NULL)
-			put(b, exposed, key, json_object());
-	}
 	return 0;
 }
 
@@ -1262,7 +551,7 @@ static int add_ulimit(struct body *b, const char *raw, json_t *ulimits, struct v
 	const char *eq = strchr(raw, '=');
 	if (eq == NULL) {
 		vsl_error_set_code(err, EINVAL, "invalid ulimit argument: %s", raw);
-		return flag_error(err, "ulimit", raw);
+		return run_flags_error(err, "ulimit", raw);
 	}
 	_cleanup_free_ char *name = strndup(raw, (size_t)(eq - raw));
 	if (name == NULL)
@@ -1272,7 +561,7 @@ static int add_ulimit(struct body *b, const char *raw, json_t *ulimits, struct v
 		known = known || strcmp(name, names[i]) == 0;
 	if (!known) {
 		vsl_error_set_code(err, EINVAL, "invalid ulimit type: %s", name);
-		return flag_error(err, "ulimit", raw);
+		return run_flags_error(err, "ulimit", raw);
 	}
 	const char *vals = eq + 1;
 	const char *colon = strchr(vals, ':');
@@ -1280,7 +569,7 @@ static int add_ulimit(struct body *b, const char *raw, json_t *ulimits, struct v
 		vsl_error_set_code(
 		    err, EINVAL,
 		    "too many limit value arguments - %s, can only have up to two, `soft[:hard]`", vals);
-		return flag_error(err, "ulimit", raw);
+		return run_flags_error(err, "ulimit", raw);
 	}
 	_cleanup_free_ char *soft_s = strndup(vals, colon ? (size_t)(colon - vals) : strlen(vals));
 	if (soft_s == NULL)
@@ -1295,7 +584,7 @@ static int add_ulimit(struct body *b, const char *raw, json_t *ulimits, struct v
 	if (bad) {
 		vsl_error_set_code(err, -code, "strconv.ParseInt: parsing \"%s\": %s", bad,
 		                   code == -ERANGE ? "value out of range" : "invalid syntax");
-		return flag_error(err, "ulimit", raw);
+		return run_flags_error(err, "ulimit", raw);
 	}
 	if (!colon)
 		hard = soft;
@@ -1304,12 +593,12 @@ static int add_ulimit(struct body *b, const char *raw, json_t *ulimits, struct v
 		                   "ulimit soft limit must be less than or equal to hard limit: %" PRId64
 		                   " > %" PRId64,
 		                   soft, hard);
-		return flag_error(err, "ulimit", raw);
+		return run_flags_error(err, "ulimit", raw);
 	}
 	/* one entry per name, the last given wins; kept sorted by name as docker sends them */
 	size_t at = json_array_size(ulimits);
 	for (size_t i = 0; i < json_array_size(ulimits); i++) {
-		int c = strcmp(mount_str(json_array_get(ulimits, i), "Name"), name);
+		int c = strcmp(member_str(json_array_get(ulimits, i), "Name"), name);
 		if (c == 0) {
 			json_array_remove(ulimits, i);
 			at = i;
@@ -1457,7 +746,7 @@ static int add_extra_host(struct body *b, const char *raw, json_t *hosts, struct
 	size_t klen = sep ? (size_t)(sep - raw) : 0;
 	if (sep == NULL || klen == 0 || memchr(raw, ':', klen) != NULL) {
 		vsl_error_set_code(err, EINVAL, "bad format for add-host: \"%s\"", raw);
-		return flag_error(err, "add-host", raw);
+		return run_flags_error(err, "add-host", raw);
 	}
 	_cleanup_free_ char *addr = strdup(sep + 1);
 	if (addr == NULL)
@@ -1469,9 +758,9 @@ static int add_extra_host(struct body *b, const char *raw, json_t *hosts, struct
 			a[n - 1] = '\0';
 			a++;
 		}
-		if (!valid_ip(a)) {
+		if (!run_flags_valid_ip(a)) {
 			vsl_error_set_code(err, EINVAL, "invalid IP address in add-host: \"%s\"", a);
-			return flag_error(err, "add-host", raw);
+			return run_flags_error(err, "add-host", raw);
 		}
 	}
 	_cleanup_free_ char *entry = NULL;
@@ -1495,10 +784,10 @@ static int networking_config(struct body *b, const struct run_flags *f, json_t *
 	if (f->network_alias && f->network_alias[0] && !user_defined_network(net))
 		return vsl_error_set_code(
 		    err, EINVAL, "network-scoped aliases are only supported for user-defined networks");
-	if (f->ip && !valid_ip(f->ip))
+	if (f->ip && !run_flags_valid_ip(f->ip))
 		return vsl_error_set_code(
 		    err, EINVAL, "invalid argument \"%s\" for \"--ip\" flag: invalid IP address", f->ip);
-	if (f->ip6 && !valid_ip(f->ip6))
+	if (f->ip6 && !run_flags_valid_ip(f->ip6))
 		return vsl_error_set_code(
 		    err, EINVAL, "invalid argument \"%s\" for \"--ip6\" flag: invalid IP address", f->ip6);
 
@@ -1669,7 +958,7 @@ static int resources(struct body *b, const struct run_flags *f, json_t *host, st
 
 	json_t *devices = json_array();
 	for (char **p = f->device; devices && p && *p; p++)
-		if ((r = add_device(b, *p, devices, err)) < 0) {
+		if ((r = run_flags_add_device(b, *p, devices, err)) < 0) {
 			json_decref(devices);
 			return r;
 		}
@@ -1716,11 +1005,11 @@ static int host_config(struct body *b, const struct run_flags *f, json_t *config
 		bool seen = false;
 		for (char **q = f->volume; q < p; q++)
 			seen = seen || strcmp(*q, *p) == 0;
-		if (!seen && (r = add_volume(b, *p, binds, volumes, err)) < 0)
+		if (!seen && (r = run_flags_add_volume(b, *p, binds, volumes, err)) < 0)
 			return r;
 	}
 	for (char **p = f->mount; p && *p; p++)
-		if ((r = add_mount(b, *p, mounts, err)) < 0)
+		if ((r = run_flags_add_mount(b, *p, mounts, err)) < 0)
 			return r;
 	for (char **p = f->tmpfs; p && *p; p++) {
 		const char *colon = strchr(*p, ':');
@@ -1736,10 +1025,10 @@ static int host_config(struct body *b, const struct run_flags *f, json_t *config
 	if (b->nomem)
 		return vsl_error_errno(err, ENOMEM, "build create request");
 	for (char **p = f->publish; p && *p; p++)
-		if ((r = add_publish(b, *p, exposed, bindings, err)) < 0)
+		if ((r = run_flags_add_publish(b, *p, exposed, bindings, err)) < 0)
 			return r;
 	for (char **p = f->expose; p && *p; p++)
-		if ((r = add_expose(b, *p, exposed, err)) < 0)
+		if ((r = run_flags_add_expose(b, *p, exposed, err)) < 0)
 			return r;
 
 	if ((r = resources(b, f, host, err)) < 0)
@@ -1757,14 +1046,14 @@ static int host_config(struct body *b, const struct run_flags *f, json_t *config
 		                          "conflicting options: cannot specify both --restart and --rm");
 
 	for (char **p = f->dns; p && *p; p++)
-		if (!valid_ip(*p)) {
+		if (!run_flags_valid_ip(*p)) {
 			vsl_error_set_code(err, EINVAL, "IP address is not correctly formatted: %s", *p);
-			return flag_error(err, "dns", *p);
+			return run_flags_error(err, "dns", *p);
 		}
 	for (char **p = f->dns_search; p && *p; p++)
 		if (strcmp(*p, ".") != 0 && !valid_domain(*p)) {
 			vsl_error_set_code(err, EINVAL, "%s is not a valid domain", *p);
-			return flag_error(err, "dns-search", *p);
+			return run_flags_error(err, "dns-search", *p);
 		}
 	put_strv(b, host, "Dns", f->dns);
 	put_strv(b, host, "DnsSearch", f->dns_search);
@@ -1795,9 +1084,9 @@ static int host_config(struct body *b, const struct run_flags *f, json_t *config
 		             strncmp(k, "kernel.shm_rmid_forced=", 23) == 0)));
 		if (!ok) {
 			vsl_error_set_code(err, EINVAL, "sysctl '%s' is not allowed", k);
-			return flag_error(err, "sysctl", k);
+			return run_flags_error(err, "sysctl", k);
 		}
-		set_kv(b, sysctls, k);
+		run_flags_set_kv(b, sysctls, k);
 	}
 
 	if (f->log_driver && strcmp(f->log_driver, "none") == 0 && f->log_opt && f->log_opt[0])
@@ -1805,7 +1094,7 @@ static int host_config(struct body *b, const struct run_flags *f, json_t *config
 	if ((f->log_driver && *f->log_driver) || (f->log_opt && f->log_opt[0])) {
 		json_t *lc = json_object(), *opts = json_object();
 		for (char **p = f->log_opt; opts && p && *p; p++)
-			set_kv(b, opts, *p);
+			run_flags_set_kv(b, opts, *p);
 		put_str(b, lc, "Type", f->log_driver);
 		put_if_nonempty(b, lc, "Config", opts);
 		put(b, host, "LogConfig", lc);
@@ -1821,7 +1110,7 @@ static int host_config(struct body *b, const struct run_flags *f, json_t *config
 	for (char **p = f->storage_opt; p && *p; p++) {
 		if (strchr(*p, '=') == NULL)
 			return vsl_error_set_code(err, EINVAL, "invalid storage option");
-		set_kv(b, storage, *p);
+		run_flags_set_kv(b, storage, *p);
 	}
 
 	put_strv(b, host, "CapAdd", f->cap_add);
@@ -1858,7 +1147,7 @@ int run_flags_sig_proxy(const struct run_flags *f, bool *ret, struct vsl_error *
 	if (f->sig_proxy && parse_bool(f->sig_proxy, &v) < 0) {
 		vsl_error_set_code(err, EINVAL, "strconv.ParseBool: parsing \"%s\": invalid syntax",
 		                   f->sig_proxy);
-		return flag_error(err, "sig-proxy", f->sig_proxy);
+		return run_flags_error(err, "sig-proxy", f->sig_proxy);
 	}
 	*ret = v;
 	return 0;
@@ -1881,7 +1170,7 @@ int run_flags_to_body(const struct run_flags *f, const char *image, char **cmd, 
 			attach_err = true;
 		else {
 			vsl_error_set_code(err, EINVAL, "valid streams are STDIN, STDOUT and STDERR");
-			return flag_error(err, "attach", *p);
+			return run_flags_error(err, "attach", *p);
 		}
 	}
 	bool sig_proxy;
