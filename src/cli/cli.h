@@ -54,6 +54,9 @@ enum {
 	CLI_NEEDS_ENGINE = 1 << 0,
 	CLI_STOP_AT_ARG = 1 << 1, /* flags end at the first argument: run IMAGE CMD -x */
 	CLI_GROUP = 1 << 2,	  /* `image`, `container`: a table of subcommands */
+	/* Starts a process inside a container: vessel first re-executes from a
+	 * protected copy of itself (runtime/cloned-binary.h, CVE-2019-5736). */
+	CLI_ENTERS_CONTAINER = 1 << 3,
 };
 
 #define CLI_ARGS_ANY -1
@@ -96,6 +99,6 @@ extern const struct cli_command container_toplevel_commands[];
 extern const struct cli_command network_commands[];          /* network create, ls, ..., and */
 extern const struct cli_command network_toplevel_commands[]; /* port */
 extern const struct cli_command transfer_commands[]; /* push, save, load, import, login, logout */
-extern const struct cli_command container_fs_commands[]; /* attach, commit, cp, diff, export */
 extern const struct cli_command volume_commands[];   /* volume create, ls, inspect, rm, prune */
 extern const struct cli_command system_commands[];   /* system df */
+extern const struct cli_command container_fs_commands[]; /* attach, commit, cp, diff, export */

@@ -676,18 +676,21 @@ static const struct cli_flag inspect_flags[] = {
     CLI_END,
 };
 
-#define LIST_COMMAND(name_, fn, fl, T, min, usage_, help_)                                                       \
-	{.name = (name_), .run = (fn), .flags = CLI_NEEDS_ENGINE, .min_args = (min), .max_args = CLI_ARGS_ANY,   \
+#define LIST_COMMAND(name_, fn, fl, T, min, usage_, help_) LIST_COMMAND_F(name_, fn, 0, fl, T, min, usage_, help_)
+#define LIST_COMMAND_F(name_, fn, extra, fl, T, min, usage_, help_)                                              \
+	{.name = (name_), .run = (fn), .flags = CLI_NEEDS_ENGINE | (extra), .min_args = (min),                   \
+	 .max_args = CLI_ARGS_ANY,                                                                               \
 	 .options = (fl), .opts_size = sizeof(T), .usage = (usage_), .help = (help_)}
 
 #define CONTAINER_COMMANDS(ps_name, rm_name)                                                                     \
-	{.name = "run", .run = cmd_run, .flags = CLI_NEEDS_ENGINE | CLI_STOP_AT_ARG, .min_args = 1,              \
+	{.name = "run", .run = cmd_run, .flags = CLI_NEEDS_ENGINE | CLI_STOP_AT_ARG | CLI_ENTERS_CONTAINER, .min_args = 1,              \
 	 .max_args = CLI_ARGS_ANY, .options = run_flag_table, .opts_size = sizeof(struct run_flags),             \
 	 .usage = "[OPTIONS] IMAGE [COMMAND] [ARG...]", .help = "Create and run a new container from an image"}, \
 	    {.name = "create", .run = cmd_create, .flags = CLI_NEEDS_ENGINE | CLI_STOP_AT_ARG, .min_args = 1,    \
 	     .max_args = CLI_ARGS_ANY, .options = run_flag_table, .opts_size = sizeof(struct run_flags),         \
 	     .usage = "[OPTIONS] IMAGE [COMMAND] [ARG...]", .help = "Create a new container"},                   \
-	    LIST_COMMAND("start", cmd_start, start_flags, struct start_args, 1, "[OPTIONS] CONTAINER [CONTAINER...]", \
+	    LIST_COMMAND_F("start", cmd_start, CLI_ENTERS_CONTAINER, start_flags, struct start_args, 1,                \
+			   "[OPTIONS] CONTAINER [CONTAINER...]",                                                 \
 			 "Start one or more stopped containers"),                                                \
 	    LIST_COMMAND("stop", cmd_stop, stop_flags, struct stop_args, 1, "[OPTIONS] CONTAINER [CONTAINER...]",  \
 			 "Stop one or more running containers"),                                                 \
@@ -717,7 +720,7 @@ const struct cli_command container_commands[] = {
     LIST_COMMAND("inspect", cmd_inspect, inspect_flags, struct inspect_args, 1, "[OPTIONS] CONTAINER [CONTAINER...]",
 		 "Display detailed information on one or more containers"),
     /* What a monitor runs when its container exited (not for people). */
-    {.name = "cleanup", .run = cmd_cleanup, .flags = CLI_NEEDS_ENGINE, .min_args = 1, .max_args = 1,
+    {.name = "cleanup", .run = cmd_cleanup, .flags = CLI_NEEDS_ENGINE | CLI_ENTERS_CONTAINER, .min_args = 1, .max_args = 1,
      .usage = "CONTAINER", .help = "Record a detached container's exit (run by its monitor)"},
     {.name = NULL},
 };

@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "engine/engine.h"
+#include "runtime/cloned-binary.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/strv.h"
@@ -205,6 +206,11 @@ int cli_dispatch(const struct cli_command *table, struct cli_global *global, con
 	struct cli_ctx ctx = {.global = global, .cmd = cmd};
 	_cleanup_error_ struct vsl_error *err = NULL;
 	int r = 0;
+	/* Before anything is opened: the re-exec starts this command over. */
+	if ((cmd->flags & CLI_ENTERS_CONTAINER) && (r = cloned_binary_ensure(&err)) < 0) {
+		cli_flags_free(cmd->options, opts);
+		return report(err);
+	}
 	if (cmd->flags & CLI_NEEDS_ENGINE) {
 		struct engine_opts eo = {
 		    .root = global->root,

@@ -40,6 +40,7 @@
 #include "image/images.h"
 #include "image/manifest.h"
 #include "monitor/protocol.h"
+#include "runtime/cloned-binary.h"
 #include "runtime/container.h"
 #include "storage/overlay.h"
 #include "util/cleanup.h"
@@ -410,6 +411,21 @@ int containers_start_failure_code(const struct vsl_error *err)
 
 /* ---- detached: a child that starts the container, then becomes its monitor ---- */
 
+/* The vessel binary as installed: not the read-only copy a command that
+ * enters containers re-executes from (runtime/cloned-binary.h). */
+static char *self_path(void)
+{
+	const char *original = cloned_binary_original();
+	if (original)
+		return strdup(original);
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	return strdup(self);
+}
+
 /* A helper program (the monitor, the init of --init): $env, else next to
  * vessel when installed side by side, under src/<dir> in a build tree, or
  * in libexec. */
@@ -418,11 +434,9 @@ static char *helper_path(const char *env_name, const char *dir, const char *name
 	const char *env = getenv(env_name);
 	if (env && *env)
 		return strdup(env);
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
+	_cleanup_free_ char *self = self_path();
+	if (self == NULL)
 		return NULL;
-	self[n] = '\0';
 	char *slash = strrchr(self, '/');
 	if (slash)
 		*slash = '\0';
@@ -449,16 +463,6 @@ static char *monitor_path(void)
 static char *init_path(void)
 {
 	return helper_path("VESSEL_INIT", "init", "vessel-init");
-}
-
-static char *self_path(void)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return NULL;
-	self[n] = '\0';
-	return strdup(self);
 }
 
 /* The child's report to the parent: "P<pid>\n" then, once the monitor

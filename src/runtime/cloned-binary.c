@@ -77,9 +77,21 @@ static int sealed_memfd(void)
 	return TAKE_FD(mfd);
 }
 
+static char *original_path;
+
+const char *cloned_binary_original(void)
+{
+	return original_path;
+}
+
 int cloned_binary_ensure(struct vsl_error **err)
 {
-	if (getenv(CLONED_ENV) != NULL) {
+	/* CLONED_ENV carries where we came from: helpers installed beside the
+	 * binary are found from there, not from the detached copy. */
+	const char *from = getenv(CLONED_ENV);
+	if (from != NULL) {
+		free(original_path);
+		original_path = *from == '/' ? strdup(from) : NULL;
 		unsetenv(CLONED_ENV);
 		return 0;
 	}
@@ -96,7 +108,10 @@ int cloned_binary_ensure(struct vsl_error **err)
 		fd = sealed_memfd();
 	if (fd < 0)
 		return vsl_error_errno(err, -fd, "make a protected copy of the runtime binary");
-	if (setenv(CLONED_ENV, "1", 1) < 0)
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	if (setenv(CLONED_ENV, n > 0 ? self : "1", 1) < 0)
 		return vsl_error_errno(err, errno, "setenv");
 	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
 	int e = errno;

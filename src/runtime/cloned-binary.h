@@ -10,3 +10,6 @@ struct vsl_error;
 /* Returns 0 when already running from a protected copy; otherwise re-execs
  * with the same arguments and returns only on failure. */
 int cloned_binary_ensure(struct vsl_error **err);
+/* After the re-exec: the path of the binary we were started as (for files
+ * installed beside it); NULL when there was no re-exec. */
+const char *cloned_binary_original(void);

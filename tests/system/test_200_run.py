@@ -7,8 +7,11 @@ import os
 import pty
 import select
 import signal
+import subprocess
 import threading
 import time
+
+import pytest
 
 
 from busybox_image import IMAGE, busybox_archive, v  # noqa: F401
@@ -290,3 +293,23 @@ def test_stop_wins_over_restart_always(v):
     info = json.loads(v.ok("inspect", "keeper").stdout)[0]
     assert info["State"]["Status"] == "exited" and info["RestartCount"] == 0
     v.ok("rm", "keeper")
+
+
+def test_vessel_runs_containers_from_a_read_only_copy_of_itself(v):
+    # CVE-2019-5736: through /proc/<pid>/exe a container must not reach a
+    # writable vessel binary; the process that made the container runs from a
+    # read-only mount of it.
+    p = subprocess.Popen(v.cmd("run", "--rm", IMAGE, "sleep", "3"), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+            if kids:
+                break
+            time.sleep(0.05)
+        assert kids, "no container process"
+        assert os.statvfs("/proc/%d/exe" % p.pid).f_flag & os.ST_RDONLY
+        with pytest.raises(OSError):
+            open("/proc/%d/exe" % p.pid, "r+b")
+    finally:
+        p.wait(timeout=30)
