@@ -107,6 +107,16 @@ static char *base64_encode(const void *data, size_t len)
 	return out;
 }
 
+char *auth_encode(const char *user, const char *secret)
+{
+	_cleanup_free_ char *plain = NULL;
+	if (asprintf(&plain, "%s:%s", user, secret) < 0)
+		return NULL;
+	char *b64 = base64_encode(plain, strlen(plain));
+	explicit_bzero(plain, strlen(plain));
+	return b64;
+}
+
 /* *ret NULL when the file does not exist. */
 static int load_file(const char *file, json_t **ret, struct vsl_error **err)
 {
@@ -134,6 +144,14 @@ static int load_file(const char *file, json_t **ret, struct vsl_error **err)
 	}
 	*ret = root;
 	return 0;
+}
+
+/* file NULL: auth_default_file(), which *ret_dflt then owns. */
+static int load_file_or_default(const char **file, char **ret_dflt, json_t **ret, struct vsl_error **err)
+{
+	if (*file == NULL && (*file = *ret_dflt = auth_default_file()) == NULL)
+		return vsl_error_errno(err, ENOMEM, "auth file");
+	return load_file(*file, ret, err);
 }
 
 static int entry_credentials(const char *file, const char *key, json_t *entry, char **ret_user,
@@ -179,13 +197,8 @@ int auth_lookup(const char *file, const char *domain, char **ret_user, char **re
                 struct vsl_error **err)
 {
 	_cleanup_free_ char *dflt = NULL;
-	if (file == NULL) {
-		file = dflt = auth_default_file();
-		if (file == NULL)
-			return vsl_error_errno(err, ENOMEM, "auth file");
-	}
 	_cleanup_json_ json_t *root = NULL;
-	int r = load_file(file, &root, err);
+	int r = load_file_or_default(&file, &dflt, &root, err);
 	if (r < 0)
 		return r;
 	json_t *auths = root != NULL ? json_object_get(root, "auths") : NULL;
@@ -284,13 +297,8 @@ int auth_store(const char *file, const char *domain, const char *user, const cha
 	if (strchr(user, ':') != NULL)
 		return vsl_error_set_code(err, EINVAL, "user name '%s' contains ':'", user);
 	_cleanup_free_ char *dflt = NULL;
-	if (file == NULL) {
-		file = dflt = auth_default_file();
-		if (file == NULL)
-			return vsl_error_errno(err, ENOMEM, "auth file");
-	}
 	_cleanup_json_ json_t *root = NULL;
-	int r = load_file(file, &root, err);
+	int r = load_file_or_default(&file, &dflt, &root, err);
 	if (r < 0)
 		return r;
 	if (root == NULL && (root = json_object()) == NULL)
@@ -305,11 +313,7 @@ int auth_store(const char *file, const char *domain, const char *user, const cha
 	if (!json_is_object(auths))
 		return vsl_error_set_code(err, EINVAL, "'%s': auths: expected an object", file);
 
-	_cleanup_free_ char *plain = NULL;
-	if (asprintf(&plain, "%s:%s", user, secret) < 0)
-		return vsl_error_errno(err, ENOMEM, "write '%s'", file);
-	_cleanup_free_ char *encoded = base64_encode(plain, strlen(plain));
-	explicit_bzero(plain, strlen(plain));
+	_cleanup_free_ char *encoded = auth_encode(user, secret);
 	json_t *entry = json_pack("{s:s}", "auth", encoded ? encoded : "");
 	if (encoded == NULL || entry == NULL) {
 		json_decref(entry);
@@ -324,13 +328,8 @@ int auth_store(const char *file, const char *domain, const char *user, const cha
 int auth_remove(const char *file, const char *domain, struct vsl_error **err)
 {
 	_cleanup_free_ char *dflt = NULL;
-	if (file == NULL) {
-		file = dflt = auth_default_file();
-		if (file == NULL)
-			return vsl_error_errno(err, ENOMEM, "auth file");
-	}
 	_cleanup_json_ json_t *root = NULL;
-	int r = load_file(file, &root, err);
+	int r = load_file_or_default(&file, &dflt, &root, err);
 	if (r < 0)
 		return r;
 	json_t *auths = root != NULL ? json_object_get(root, "auths") : NULL;

@@ -33,5 +33,9 @@ int auth_lookup(const char *file, const char *domain, char **ret_user, char **re
 int auth_store(const char *file, const char *domain, const char *user, const char *secret,
                struct vsl_error **err);
 
+/* base64 of "user:secret": the "auth" of the file, and HTTP Basic credentials.
+ * NULL when out of memory. */
+char *auth_encode(const char *user, const char *secret);
+
 /* -ENOENT (with an error naming the registry) when not logged in there. */
 int auth_remove(const char *file, const char *domain, struct vsl_error **err);

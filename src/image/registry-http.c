@@ -8,7 +8,6 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,24 +65,9 @@ static void sleep_ms(long ms)
 		;
 }
 
-static char *base64_encode(const void *data, size_t len)
-{
-	if (len > INT_MAX / 2)
-		return NULL;
-	char *out = malloc((len + 2) / 3 * 4 + 1);
-	if (out == NULL)
-		return NULL;
-	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	return out;
-}
-
 static char *basic_authorization(const char *user, const char *secret)
 {
-	_cleanup_free_ char *plain = NULL;
-	if (asprintf(&plain, "%s:%s", user, secret) < 0)
-		return NULL;
-	_cleanup_free_ char *b64 = base64_encode(plain, strlen(plain));
-	explicit_bzero(plain, strlen(plain));
+	_cleanup_free_ char *b64 = auth_encode(user, secret);
 	char *h = NULL;
 	if (b64 == NULL || asprintf(&h, "Basic %s", b64) < 0)
 		return NULL;
