@@ -10,6 +10,7 @@
 #include "util/db.h"
 #include "util/digest.h"
 #include "util/error.h"
+#include "util/strv.h"
 
 /* Version i + 1 of the room is reached by steps[i]; append, never edit.
  *
@@ -64,30 +65,6 @@ int image_db_init(struct db *db, struct vsl_error **err)
 	return db_migrate(db, "image", image_steps, ARRAY_SIZE(image_steps), err);
 }
 
-/* Growable NULL-terminated string arrays, freed with strv_free(). */
-static int strv_add(char ***v, size_t *n, const char *s)
-{
-	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
-	if (nv == NULL)
-		return -ENOMEM;
-	*v = nv;
-	nv[*n] = strdup(s);
-	if (nv[*n] == NULL) {
-		nv[*n] = NULL;
-		return -ENOMEM;
-	}
-	nv[++*n] = NULL;
-	return 0;
-}
-
-static bool strv_has(char **v, const char *s)
-{
-	for (; v && *v; v++)
-		if (strcmp(*v, s) == 0)
-			return true;
-	return false;
-}
-
 static char **strv_empty(void)
 {
 	return calloc(1, sizeof(char *));
@@ -122,13 +99,12 @@ static int query_strv(struct db *db, const char *sql, const char *param, char **
 		return r;
 	bind_text(s, 1, param);
 	_cleanup_strv_ char **v = strv_empty();
-	size_t n = 0;
 	if (v == NULL)
 		return vsl_error_errno(err, ENOMEM, "read image records");
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const unsigned char *t = sqlite3_column_text(s, 0);
-		if (t && strv_add(&v, &n, (const char *)t) < 0)
+		if (t && strv_append(&v, (const char *)t) < 0)
 			return vsl_error_errno(err, ENOMEM, "read image records");
 	}
 	if (rc != SQLITE_DONE)
@@ -551,9 +527,7 @@ int image_db_untag(struct db *db, const char *name, struct vsl_error **err)
 struct remove_args {
 	const char *id;
 	char **chains;
-	size_t n_chains;
 	char **blobs;
-	size_t n_blobs;
 };
 
 /* Referenced by a remaining image: as a layer blob, a config or a manifest. */
@@ -565,10 +539,10 @@ static int blob_in_use(struct db *db, const char *digest, struct vsl_error **err
 	                    digest, err);
 }
 
-static int add_candidates(char ***v, size_t *n, char **more)
+static int add_candidates(char ***v, char **more)
 {
 	for (char **m = more; m && *m; m++)
-		if (!strv_has(*v, *m) && strv_add(v, n, *m) < 0)
+		if (!strv_contains(*v, *m) && strv_append(v, *m) < 0)
 			return -ENOMEM;
 	return 0;
 }
@@ -625,7 +599,6 @@ static int remove_locked(struct db *db, void *data, struct vsl_error **err)
 	}
 
 	_cleanup_strv_ char **chains = NULL, **blobs = NULL, **candidates = NULL;
-	size_t n_candidates = 0;
 	int r = query_strv(db, "SELECT chain_id FROM image_layers WHERE image_id = ? ORDER BY idx DESC",
 	                   a->id, &chains, err);
 	if (r >= 0)
@@ -634,15 +607,15 @@ static int remove_locked(struct db *db, void *data, struct vsl_error **err)
 		               a->id, &blobs, err);
 	if (r < 0)
 		return r;
-	if (add_candidates(&candidates, &n_candidates, (char *[]){(char *)a->id, manifest, NULL}) < 0 ||
-	    add_candidates(&candidates, &n_candidates, blobs) < 0)
+	if (add_candidates(&candidates, (char *[]){(char *)a->id, manifest, NULL}) < 0 ||
+	    add_candidates(&candidates, blobs) < 0)
 		return vsl_error_errno(err, ENOMEM, "remove image");
 
 	if ((r = EXEC(db, "DELETE FROM images WHERE id = ?", err, a->id)) < 0)
 		return r;
 
 	for (char **c = chains; *c; c++) {
-		if (strv_has(a->chains, *c))
+		if (strv_contains(a->chains, *c))
 			continue;
 		r = query_exists(db, "SELECT 1 FROM image_layers WHERE chain_id = ?", *c, err);
 		if (r < 0)
@@ -653,8 +626,7 @@ static int remove_locked(struct db *db, void *data, struct vsl_error **err)
 		if ((r = query_strv(db, "SELECT blob_digest FROM layers WHERE chain_id = ?", *c, &layer_blob,
 		                    err)) < 0)
 			return r;
-		if (add_candidates(&candidates, &n_candidates, layer_blob) < 0 ||
-		    strv_add(&a->chains, &a->n_chains, *c) < 0)
+		if (add_candidates(&candidates, layer_blob) < 0 || strv_append(&a->chains, *c) < 0)
 			return vsl_error_errno(err, ENOMEM, "remove image");
 		if ((r = EXEC(db, "DELETE FROM layers WHERE chain_id = ?", err, *c)) < 0)
 			return r;
@@ -666,7 +638,7 @@ static int remove_locked(struct db *db, void *data, struct vsl_error **err)
 			return r;
 		if (r > 0)
 			continue;
-		if (strv_add(&a->blobs, &a->n_blobs, *b) < 0)
+		if (strv_append(&a->blobs, *b) < 0)
 			return vsl_error_errno(err, ENOMEM, "remove image");
 		if ((r = repoint_layers(db, *b, err)) < 0)
 			return r;

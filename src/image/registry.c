@@ -15,33 +15,9 @@
 #include "util/digest.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/strv.h"
 
 /* ---- the API ---- */
-
-static char **strv_copy(char **v)
-{
-	size_t n = 0;
-	while (v && v[n])
-		n++;
-	char **c = calloc(n + 1, sizeof(char *));
-	if (c == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if ((c[i] = strdup(v[i])) == NULL) {
-			strv_free(c);
-			return NULL;
-		}
-	}
-	return c;
-}
-
-static bool strv_contains(char **v, const char *s)
-{
-	for (; v && *v; v++)
-		if (strcmp(*v, s) == 0)
-			return true;
-	return false;
-}
 
 void registry_free(struct registry *r)
 {
@@ -165,20 +141,8 @@ static int remember_push_repo(struct registry *r, const char *repo)
 {
 	int rc = 0;
 	pthread_mutex_lock(&r->lock);
-	if (!strv_contains(r->push_repos, repo)) {
-		size_t n = 0;
-		while (r->push_repos[n])
-			n++;
-		char **v = realloc(r->push_repos, (n + 2) * sizeof(char *));
-		if (v == NULL || (v[n] = strdup(repo)) == NULL) {
-			rc = -ENOMEM;
-			if (v)
-				r->push_repos = v;
-		} else {
-			v[n + 1] = NULL;
-			r->push_repos = v;
-		}
-	}
+	if (!strv_contains(r->push_repos, repo))
+		rc = strv_append(&r->push_repos, repo);
 	pthread_mutex_unlock(&r->lock);
 	return rc;
 }

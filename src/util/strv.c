@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/cleanup.h"
+
 size_t strv_length(char *const *v)
 {
 	size_t n = 0;
@@ -35,4 +37,19 @@ bool strv_contains(char *const *v, const char *s)
 		if (strcmp(v[i], s) == 0)
 			return true;
 	return false;
+}
+
+char **strv_copy(char *const *v)
+{
+	size_t n = strv_length(v);
+	char **c = calloc(n + 1, sizeof(char *));
+	if (c == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if ((c[i] = strdup(v[i])) == NULL) {
+			strv_free(c);
+			return NULL;
+		}
+	}
+	return c;
 }
