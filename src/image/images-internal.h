@@ -1,6 +1,7 @@
 /* Shared by the files of the image room (pull.c, push.c, archive.c, images.c). */
 #pragma once
 
+#include "image/compress.h"
 #include "image/images.h"
 
 struct blob_store;
@@ -29,3 +30,8 @@ void images_unlock(struct images *im);
  * *ret_size untouched otherwise). */
 int images_unpack_blob(struct images *im, const char *blob, const char *chain_id, const char *diff_id,
                        uint64_t *ret_size, struct vsl_error **err);
+
+/* Reads in_fd (a tar, compressed in any way zreader knows) into a new blob
+ * compressed with c. ret_diff_id (may be NULL): the digest of the tar itself. */
+int images_store_compressed(struct images *im, int in_fd, enum compression c, char ret_diff_id[DIGEST_SIZE],
+                            char ret_digest[DIGEST_SIZE], uint64_t *ret_size, struct vsl_error **err);

@@ -18,6 +18,8 @@
 #include "util/error.h"
 #include "util/strv.h"
 
+#define COPY_CHUNK (1 << 16)
+
 int images_open(int root_dirfd, struct db *db, const struct images_config *cfg, struct images **ret,
 		struct vsl_error **err)
 {
@@ -329,4 +331,55 @@ int images_unpack_blob(struct images *im, const char *blob, const char *chain_id
 		return r;
 	*ret_size = res.unpacked_size;
 	return 1;
+}
+
+struct counting_sink {
+	struct blob_writer *blob;
+	uint64_t size;
+};
+
+static int counting_sink_write(void *userdata, const void *buf, size_t len, struct vsl_error **err)
+{
+	struct counting_sink *s = userdata;
+	s->size += len;
+	return blob_writer_write(s->blob, buf, len, err);
+}
+
+int images_store_compressed(struct images *im, int in_fd, enum compression c, char ret_diff_id[DIGEST_SIZE],
+                            char ret_digest[DIGEST_SIZE], uint64_t *ret_size, struct vsl_error **err)
+{
+	_cleanup_zreader_ struct zreader *in = NULL;
+	int r = zreader_open(in_fd, &in, err);
+	if (r < 0)
+		return r;
+	_cleanup_blob_writer_ struct blob_writer *blob = NULL;
+	if ((r = blob_writer_new(im->blobs, NULL, -1, &blob, err)) < 0)
+		return r;
+	struct counting_sink sink = {.blob = blob};
+	_cleanup_zwriter_ struct zwriter *out = NULL;
+	if ((r = zwriter_new(c, 0, counting_sink_write, &sink, &out, err)) < 0)
+		return r;
+	_cleanup_digester_ struct digester *diff = ret_diff_id ? digester_new() : NULL;
+	_cleanup_free_ char *buf = malloc(COPY_CHUNK);
+	if ((ret_diff_id && diff == NULL) || buf == NULL)
+		return vsl_error_errno(err, ENOMEM, "store a layer");
+	ssize_t n;
+	while ((n = zreader_read(in, buf, COPY_CHUNK, err)) > 0) {
+		if (diff)
+			digester_update(diff, buf, (size_t)n);
+		if ((r = zwriter_write(out, buf, (size_t)n, err)) < 0)
+			return r;
+	}
+	if (n < 0)
+		return (int)n;
+	if ((r = zwriter_finish(out, err)) < 0)
+		return r;
+	char digest[DIGEST_SIZE];
+	if ((r = blob_writer_commit(blob, digest, err)) < 0)
+		return r;
+	if (diff)
+		digester_final(diff, ret_diff_id);
+	memcpy(ret_digest, digest, DIGEST_SIZE);
+	*ret_size = sink.size;
+	return 0;
 }

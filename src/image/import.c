@@ -28,60 +28,6 @@
 
 /* ---- the layer ---- */
 
-struct import_sink {
-	struct blob_writer *blob;
-	uint64_t size;
-};
-
-static int import_sink_write(void *userdata, const void *buf, size_t len, struct vsl_error **err)
-{
-	struct import_sink *s = userdata;
-	s->size += len;
-	return blob_writer_write(s->blob, buf, len, err);
-}
-
-/* in_fd (any compression) -> a gzip blob in the store; the diff id of the tar. */
-static int store_layer(struct images *im, int in_fd, char ret_diff_id[DIGEST_SIZE],
-                       char ret_blob[DIGEST_SIZE], uint64_t *ret_blob_size, bool *ret_new_blob,
-                       struct vsl_error **err)
-{
-	_cleanup_zreader_ struct zreader *in = NULL;
-	int r = zreader_open(in_fd, &in, err);
-	if (r < 0)
-		return r;
-	_cleanup_blob_writer_ struct blob_writer *blob = NULL;
-	if ((r = blob_writer_new(im->blobs, NULL, -1, &blob, err)) < 0)
-		return r;
-	struct import_sink sink = {.blob = blob};
-	_cleanup_zwriter_ struct zwriter *out = NULL;
-	if ((r = zwriter_new(COMPRESSION_GZIP, 0, import_sink_write, &sink, &out, err)) < 0)
-		return r;
-	_cleanup_digester_ struct digester *diff = digester_new();
-	_cleanup_free_ char *buf = malloc(1 << 16);
-	if (diff == NULL || buf == NULL)
-		return vsl_error_errno(err, ENOMEM, "import");
-	ssize_t n;
-	while ((n = zreader_read(in, buf, 1 << 16, err)) > 0) {
-		digester_update(diff, buf, (size_t)n);
-		if ((r = zwriter_write(out, buf, (size_t)n, err)) < 0)
-			return r;
-	}
-	if (n < 0)
-		return (int)n;
-	if ((r = zwriter_finish(out, err)) < 0)
-		return r;
-	/* Whether it was there before decides whether a failure later removes it:
-	 * that is only known from its digest, which the commit computes. */
-	char digest[DIGEST_SIZE];
-	digester_final(diff, ret_diff_id);
-	if ((r = blob_writer_commit(blob, digest, err)) < 0)
-		return r;
-	memcpy(ret_blob, digest, DIGEST_SIZE);
-	*ret_blob_size = sink.size;
-	*ret_new_blob = true;
-	return 0;
-}
-
 static int build_config(struct image_config *c, char **changes, const char *message, struct vsl_error **err)
 {
 	for (char **ch = changes; ch && *ch; ch++) {
@@ -143,7 +89,10 @@ static int import_unlocked(struct images *im, int in_fd, const char *name, char 
 	_cleanup_free_ char *config_json = NULL, *manifest_json = NULL;
 	size_t config_len = 0, manifest_len = 0;
 
-	r = store_layer(im, in_fd, diff_id, blob, &blob_size, &new_blob, err);
+	r = images_store_compressed(im, in_fd, COMPRESSION_GZIP, diff_id, blob, &blob_size, err);
+	/* Whether it was there before decides whether a failure later removes it:
+	 * that is only known from its digest, which the commit computes. */
+	new_blob = r >= 0;
 	if (r >= 0 && (r = images_unpack_blob(im, blob, diff_id, diff_id, &size, err)) < 0)
 		vsl_error_prefix(err, "unpack the layer");
 	if (r < 0)

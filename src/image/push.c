@@ -53,18 +53,6 @@ static bool layer_is_uncompressed(const char *media_type)
 	       strcmp(media_type, "application/vnd.docker.image.rootfs.diff.tar") == 0;
 }
 
-struct compress_sink {
-	struct blob_writer *blob;
-	uint64_t size;
-};
-
-static int compress_sink_write(void *userdata, const void *buf, size_t len, struct vsl_error **err)
-{
-	struct compress_sink *s = userdata;
-	s->size += len;
-	return blob_writer_write(s->blob, buf, len, err);
-}
-
 /* Compresses the stored blob `digest` into a new stored blob. */
 static int compress_blob(struct images *im, const char *digest, enum compression c,
                          char ret_digest[DIGEST_SIZE], uint64_t *ret_size, struct vsl_error **err)
@@ -74,29 +62,7 @@ static int compress_blob(struct images *im, const char *digest, enum compression
 	int r = blob_store_open_blob(im->blobs, digest, &fd, &size, err);
 	if (r < 0)
 		return r;
-	_cleanup_zreader_ struct zreader *in = NULL;
-	if ((r = zreader_open(fd, &in, err)) < 0)
-		return r;
-	_cleanup_blob_writer_ struct blob_writer *blob = NULL;
-	if ((r = blob_writer_new(im->blobs, NULL, -1, &blob, err)) < 0)
-		return r;
-	struct compress_sink sink = {.blob = blob};
-	_cleanup_zwriter_ struct zwriter *out = NULL;
-	if ((r = zwriter_new(c, 0, compress_sink_write, &sink, &out, err)) < 0)
-		return r;
-	char buf[65536];
-	ssize_t n;
-	while ((n = zreader_read(in, buf, sizeof(buf), err)) > 0)
-		if ((r = zwriter_write(out, buf, (size_t)n, err)) < 0)
-			return r;
-	if (n < 0)
-		return (int)n;
-	if ((r = zwriter_finish(out, err)) < 0)
-		return r;
-	if ((r = blob_writer_commit(blob, ret_digest, err)) < 0)
-		return r;
-	*ret_size = sink.size;
-	return 0;
+	return images_store_compressed(im, fd, c, NULL, ret_digest, ret_size, err);
 }
 
 static int replace_string(char **field, const char *value, struct vsl_error **err)
