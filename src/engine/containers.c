@@ -510,12 +510,6 @@ static int recv_fd(int sock)
 	return fd;
 }
 
-static char *fd_arg(int fd)
-{
-	char *s = NULL;
-	return asprintf(&s, "%d", fd) < 0 ? NULL : s;
-}
-
 static int log_options(const struct container_create *c, char **ret_size, char **ret_files)
 {
 	const char *size = NULL, *files = NULL;
@@ -548,6 +542,87 @@ static int log_options(const struct container_create *c, char **ret_size, char *
 	return 0;
 }
 
+/* Replaces this process, the container's parent, with its monitor. Returns
+ * only on failure. */
+static void exec_monitor(struct engine *e, const struct container_record *rec, const struct container_create *c,
+			 pid_t pid, int out, int errfd, int in, int master, int ready, struct vsl_error **err)
+{
+	_cleanup_free_ char *attach = run_path(e, rec->id, "attach.sock");
+	_cleanup_free_ char *exit_file = run_path(e, rec->id, "exit");
+	_cleanup_free_ char *log = container_path(e, rec->id, CONTAINER_LOG);
+	_cleanup_free_ char *monitor = monitor_path();
+	_cleanup_free_ char *self = self_path();
+	_cleanup_free_ char *max_size = NULL, *max_file = NULL;
+	char pid_text[16], fd_text[5][16];
+	if (!attach || !exit_file || !log || !self || log_options(c, &max_size, &max_file) < 0) {
+		vsl_error_errno(err, ENOMEM, "start the monitor");
+		return;
+	}
+	if (monitor == NULL) {
+		vsl_error_set(err, "vessel-monitor not found next to vessel (set VESSEL_MONITOR)");
+		return;
+	}
+	unlink(exit_file);
+	snprintf(pid_text, sizeof(pid_text), "%d", (int)pid);
+	/* The fds the monitor keeps lose O_CLOEXEC; everything else closes at exec. */
+	int keep[] = {out, errfd, in, master, ready};
+	for (size_t i = 0; i < ARRAY_SIZE(keep); i++) {
+		snprintf(fd_text[i], sizeof(fd_text[i]), "%d", keep[i]);
+		if (keep[i] >= 0)
+			fcntl(keep[i], F_SETFD, 0);
+	}
+	char *args[48];
+	size_t n = 0;
+	args[n++] = monitor;
+	args[n++] = "--id";
+	args[n++] = rec->id;
+	args[n++] = "--pid";
+	args[n++] = pid_text;
+	if (master >= 0) {
+		args[n++] = "--pty-fd";
+		args[n++] = fd_text[3];
+	} else {
+		args[n++] = "--stdout-fd";
+		args[n++] = fd_text[0];
+		args[n++] = "--stderr-fd";
+		args[n++] = fd_text[1];
+		if (in >= 0) {
+			args[n++] = "--stdin-fd";
+			args[n++] = fd_text[2];
+		}
+	}
+	args[n++] = "--log";
+	args[n++] = log;
+	if (max_size) {
+		args[n++] = "--log-max-size";
+		args[n++] = max_size;
+	}
+	if (max_file) {
+		args[n++] = "--log-max-file";
+		args[n++] = max_file;
+	}
+	args[n++] = "--exit-file";
+	args[n++] = exit_file;
+	args[n++] = "--attach-socket";
+	args[n++] = attach;
+	if (ready >= 0) {
+		args[n++] = "--ready-fd";
+		args[n++] = fd_text[4];
+	}
+	args[n++] = "--then";
+	args[n++] = self;
+	args[n++] = "--root";
+	args[n++] = e->root;
+	args[n++] = "--runroot";
+	args[n++] = e->runroot;
+	args[n++] = "container";
+	args[n++] = "cleanup";
+	args[n++] = rec->id;
+	args[n] = NULL;
+	execv(monitor, args);
+	vsl_error_errno(err, errno, "exec '%s'", monitor);
+}
+
 /* In the forked child: start the container with the given stdio, then exec
  * the monitor. Never returns. */
 static void __attribute__((noreturn))
@@ -560,15 +635,12 @@ child_start(struct engine *e, const struct container_record *rec, const struct c
 	int console_listen = -1, master = -1;
 	_cleanup_free_ char *rundir = run_path(e, rec->id, NULL);
 	_cleanup_free_ char *console = run_path(e, rec->id, "console.sock");
-	_cleanup_free_ char *attach = run_path(e, rec->id, "attach.sock");
-	_cleanup_free_ char *exit_file = run_path(e, rec->id, "exit");
-	_cleanup_free_ char *log = container_path(e, rec->id, CONTAINER_LOG);
 	_cleanup_free_ char *monitor = monitor_path();
-	_cleanup_free_ char *self = self_path();
-	if (!rundir || !console || !attach || !exit_file || !log || !self) {
+	if (!rundir || !console) {
 		vsl_error_errno(&err, ENOMEM, "start");
 		goto fail;
 	}
+	/* Found before the container starts, not after. */
 	if (monitor == NULL) {
 		vsl_error_set(&err, "vessel-monitor not found next to vessel (set VESSEL_MONITOR)");
 		goto fail;
@@ -577,7 +649,6 @@ child_start(struct engine *e, const struct container_record *rec, const struct c
 		vsl_error_errno(&err, errno, "create '%s'", rundir);
 		goto fail;
 	}
-	unlink(exit_file);
 
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (c->tty) {
@@ -639,62 +710,7 @@ child_start(struct engine *e, const struct container_record *rec, const struct c
 	unlink(pid_file);
 	dprintf(report, "P%d\n", (int)pid);
 
-	_cleanup_free_ char *max_size = NULL, *max_file = NULL;
-	log_options(c, &max_size, &max_file);
-	/* The fds the monitor keeps lose O_CLOEXEC; everything else closes at exec. */
-	int keep[] = {out[0], errp[0], in[1], master, report};
-	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
-		if (keep[i] >= 0)
-			fcntl(keep[i], F_SETFD, 0);
-	char *args[48];
-	size_t n = 0;
-	args[n++] = monitor;
-	args[n++] = "--id";
-	args[n++] = rec->id;
-	args[n++] = "--pid";
-	args[n++] = pid_text;
-	snprintf(pid_text, pid_len + 1, "%d", (int)pid);
-	if (c->tty) {
-		args[n++] = "--pty-fd";
-		args[n++] = fd_arg(master);
-	} else {
-		args[n++] = "--stdout-fd";
-		args[n++] = fd_arg(out[0]);
-		args[n++] = "--stderr-fd";
-		args[n++] = fd_arg(errp[0]);
-		if (in[1] >= 0) {
-			args[n++] = "--stdin-fd";
-			args[n++] = fd_arg(in[1]);
-		}
-	}
-	args[n++] = "--log";
-	args[n++] = log;
-	if (max_size) {
-		args[n++] = "--log-max-size";
-		args[n++] = max_size;
-	}
-	if (max_file) {
-		args[n++] = "--log-max-file";
-		args[n++] = max_file;
-	}
-	args[n++] = "--exit-file";
-	args[n++] = exit_file;
-	args[n++] = "--attach-socket";
-	args[n++] = attach;
-	args[n++] = "--ready-fd";
-	args[n++] = fd_arg(report);
-	args[n++] = "--then";
-	args[n++] = self;
-	args[n++] = "--root";
-	args[n++] = e->root;
-	args[n++] = "--runroot";
-	args[n++] = e->runroot;
-	args[n++] = "container";
-	args[n++] = "cleanup";
-	args[n++] = rec->id;
-	args[n] = NULL;
-	execv(monitor, args);
-	vsl_error_errno(&err, errno, "exec '%s'", monitor);
+	exec_monitor(e, rec, c, pid, out[0], errp[0], in[1], master, report, &err);
 	/* The container runs without a monitor: stop it rather than leave it unwatched. */
 	rt_kill(&ctx, rec->id, SIGKILL, true, NULL);
 fail:
