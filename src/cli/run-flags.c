@@ -21,6 +21,7 @@
 #include "cli/units.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/strconv.h"
 #include "util/strv.h"
 
 #define F struct run_flags
@@ -186,24 +187,6 @@ static int parse_duration_flag(const char *flag, const char *s, int64_t *ret, st
 {
 	int r = units_parse_duration(s, ret, err);
 	return r < 0 ? run_flags_error(err, flag, s) : 0;
-}
-
-/* Go's strconv.ParseBool. */
-static int parse_bool(const char *s, bool *ret)
-{
-	static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
-	static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
-	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-		if (strcmp(s, yes[i]) == 0) {
-			*ret = true;
-			return 0;
-		}
-		if (strcmp(s, no[i]) == 0) {
-			*ret = false;
-			return 0;
-		}
-	}
-	return -EINVAL;
 }
 
 /* --cpus: a decimal number of CPUs, exact to the nanoCPU (docker: big.Rat × 1e9). */
@@ -1144,7 +1127,7 @@ static void drop_empty(json_t *obj, const char *const *keys)
 int run_flags_sig_proxy(const struct run_flags *f, bool *ret, struct vsl_error **err)
 {
 	bool v = true;
-	if (f->sig_proxy && parse_bool(f->sig_proxy, &v) < 0) {
+	if (f->sig_proxy && strconv_parse_bool(f->sig_proxy, &v) < 0) {
 		vsl_error_set_code(err, EINVAL, "strconv.ParseBool: parsing \"%s\": invalid syntax",
 		                   f->sig_proxy);
 		return run_flags_error(err, "sig-proxy", f->sig_proxy);

@@ -15,6 +15,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/json-table.h"
+#include "util/strconv.h"
 #include "util/strv.h"
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
@@ -685,24 +686,6 @@ char *create_cap_normalize(const char *name)
 	return s;
 }
 
-/* Go's strconv.ParseBool. */
-static int parse_go_bool(const char *s, bool *ret)
-{
-	static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
-	static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
-	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-		if (strcmp(s, yes[i]) == 0) {
-			*ret = true;
-			return 0;
-		}
-		if (strcmp(s, no[i]) == 0) {
-			*ret = false;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
 int create_security_parse(const struct container_create *c, struct create_security *ret,
                           struct vsl_error **err)
 {
@@ -734,7 +717,7 @@ int create_security_parse(const struct container_create *c, struct create_securi
 			continue;
 		}
 		if (klen == 17 && strncmp(opt, "no-new-privileges", 17) == 0) {
-			if (parse_go_bool(v, &s.no_new_privileges) < 0)
+			if (strconv_parse_bool(v, &s.no_new_privileges) < 0)
 				return vsl_error_set_code(err, EINVAL, "invalid --security-opt 2: \"%s\"",
 				                          opt);
 			continue;
