@@ -34,7 +34,8 @@ static int open_env(struct cli_ctx *ctx, struct net_env_holder *h, struct vsl_er
 /* ---- create ---- */
 
 struct create_args {
-	char *driver, *subnet, *gateway;
+	char *driver;
+	char **subnets, **gateways;
 	bool internal, ipv6, attachable;
 	char **labels, **opts;
 };
@@ -56,10 +57,28 @@ static int cmd_create(struct cli_ctx *ctx, void *opts, int argc, char **argv, st
 	}
 	_cleanup_free_ char *labels_text = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(labels);
+	/* Docker takes --subnet and --gateway once per address family. */
+	const char *subnet[2] = {0}, *gateway[2] = {0};
+	for (char **x = a->subnets; x && *x; x++) {
+		int v6 = strchr(*x, ':') != NULL;
+		if (subnet[v6])
+			return vsl_error_set_code(err, EINVAL, "only one IPv%d subnet is supported: %s",
+			                          v6 ? 6 : 4, *x);
+		subnet[v6] = *x;
+	}
+	for (char **x = a->gateways; x && *x; x++) {
+		int v6 = strchr(*x, ':') != NULL;
+		if (gateway[v6])
+			return vsl_error_set_code(err, EINVAL, "only one IPv%d gateway is supported: %s",
+			                          v6 ? 6 : 4, *x);
+		gateway[v6] = *x;
+	}
 	struct network_create_opts o = {.name = argv[0],
 	                                .driver = a->driver,
-	                                .subnet = a->subnet,
-	                                .gateway = a->gateway,
+	                                .subnet = subnet[0],
+	                                .gateway = gateway[0],
+	                                .subnet6 = subnet[1],
+	                                .gateway6 = gateway[1],
 	                                .internal = a->internal,
 	                                .ipv6 = a->ipv6,
 	                                .labels = labels_text};
@@ -190,22 +209,32 @@ static json_t *network_json(struct network_env *env, const struct network_record
 	size_t ne = 0;
 	if (ipam_endpoint_list(env->db, n->id, NULL, &eps, &ne, NULL) >= 0)
 		for (size_t i = 0; i < ne; i++) {
-			char addr[64], epid[65];
+			char addr[64], addr6[96] = "", epid[65];
 			snprintf(addr, sizeof(addr), "%s%s", eps[i]->ip, slash ? slash : "");
+			const char *slash6 = strchr(n->subnet6, '/');
+			if (eps[i]->ip6[0])
+				snprintf(addr6, sizeof(addr6), "%s%s", eps[i]->ip6, slash6 ? slash6 : "");
 			snprintf(epid, sizeof(epid), "%.32s%.32s", eps[i]->container_id, n->id);
 			json_object_set_new(containers, eps[i]->container_id,
 			                    json_pack("{ss ss ss ss ss}", "Name", eps[i]->name, "EndpointID",
 			                              epid, "MacAddress", eps[i]->mac, "IPv4Address", addr,
-			                              "IPv6Address", ""));
+			                              "IPv6Address", addr6));
 		}
 	endpoint_records_free(eps, ne);
-	return json_pack("{ss ss ss ss ss sb s{ss so s[{ss ss}]} sb sb sb s{ss} sb so s{ss} so}", "Name",
-	                 n->name, "Id", n->id, "Created", created, "Scope", "local", "Driver", n->driver,
-	                 "EnableIPv6", n->ipv6, "IPAM", "Driver", "default", "Options", json_object(),
-	                 "Config", "Subnet", n->subnet, "Gateway", n->gateway, "Internal", n->internal,
-	                 "Attachable", false, "Ingress", false, "ConfigFrom", "Network", "", "ConfigOnly",
-	                 false, "Containers", containers, "Options", "com.docker.network.bridge.name",
-	                 n->bridge, "Labels", labels ? labels : json_object());
+	json_t *config = json_array();
+	if (n->subnet[0])
+		json_array_append_new(config,
+		                      json_pack("{ss ss}", "Subnet", n->subnet, "Gateway", n->gateway));
+	if (n->subnet6[0])
+		json_array_append_new(config,
+		                      json_pack("{ss ss}", "Subnet", n->subnet6, "Gateway", n->gateway6));
+	return json_pack("{ss ss ss ss ss sb s{ss so so} sb sb sb s{ss} sb so s{ss} so}", "Name", n->name,
+	                 "Id", n->id, "Created", created, "Scope", "local", "Driver", n->driver, "EnableIPv6",
+	                 n->ipv6, "IPAM", "Driver", "default", "Options", json_object(), "Config", config,
+	                 "Internal", n->internal, "Attachable", false, "Ingress", false, "ConfigFrom",
+	                 "Network", "", "ConfigOnly", false, "Containers", containers, "Options",
+	                 "com.docker.network.bridge.name", n->bridge, "Labels",
+	                 labels ? labels : json_object());
 }
 
 static int cmd_inspect(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
@@ -350,9 +379,9 @@ static int cmd_port(struct cli_ctx *ctx, void *opts, int argc, char **argv, stru
 
 static const struct cli_flag create_flags[] = {
     CLI_STRING("driver", 'd', struct create_args, driver, "Driver to manage the Network"),
-    CLI_STRING("subnet", 0, struct create_args, subnet,
-               "Subnet in CIDR format that represents a network segment"),
-    CLI_STRING("gateway", 0, struct create_args, gateway, "IPv4 Gateway for the master subnet"),
+    CLI_LIST("subnet", 0, struct create_args, subnets,
+             "Subnet in CIDR format that represents a network segment"),
+    CLI_LIST("gateway", 0, struct create_args, gateways, "IPv4 or IPv6 Gateway for the master subnet"),
     CLI_BOOL("internal", 0, struct create_args, internal, "Restrict external access to the network"),
     CLI_BOOL("ipv6", 0, struct create_args, ipv6, "Enable IPv6 networking"),
     CLI_BOOL("attachable", 0, struct create_args, attachable, "Enable manual container attachment"),

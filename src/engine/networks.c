@@ -203,12 +203,19 @@ static int collect_ports(const struct container_create *c, const struct image_co
 		const char *pr = protos[strv_length(protos) - 1];
 		for (size_t b = 0; b < m->n_bindings; b++) {
 			const char *hp = m->bindings[b].host_port;
-			/* A range "8080-8090": its first port (vessel does not walk ranges yet). */
-			unsigned host_port = hp && *hp ? (unsigned)strtoul(hp, NULL, 10) : 0;
+			/* "8080", or a range "8080-8090" (the network room takes its first free port). */
+			char *end = NULL;
+			unsigned host_port = hp && *hp ? (unsigned)strtoul(hp, &end, 10) : 0;
+			unsigned host_end = end && *end == '-' ? (unsigned)strtoul(end + 1, NULL, 10) : 0;
+			if (host_port > 65535 || host_end > 65535 || (host_end && host_end < host_port)) {
+				r = vsl_error_set_code(err, EINVAL, "invalid host port %s", hp);
+				break;
+			}
 			v[n++] = (struct network_port){.proto = pr,
 			                               .container_port = port,
 			                               .host_ip = m->bindings[b].host_ip,
-			                               .host_port = host_port};
+			                               .host_port = host_port,
+			                               .host_port_end = host_end};
 		}
 	}
 	for (size_t k = 0; k < 2 && r >= 0 && h->publish_all_ports; k++)

@@ -48,6 +48,11 @@ static const char *const network_steps[] = {
     " network_id TEXT NOT NULL,"
     " container_port INTEGER NOT NULL,"
     " PRIMARY KEY (proto, host_ip, host_port));",
+    /* IPv6: a second subnet per network, a second address per endpoint. */
+    "ALTER TABLE networks ADD COLUMN subnet6 TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE networks ADD COLUMN gateway6 TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE endpoints ADD COLUMN ip6 TEXT NOT NULL DEFAULT '';"
+    "CREATE UNIQUE INDEX endpoints_ip6 ON endpoints(network_id, ip6) WHERE ip6 != '';",
 };
 
 int ipam_init(struct db *db, struct vsl_error **err)
@@ -107,6 +112,127 @@ void ipam_format(const struct ipam_subnet *s, char *buf, size_t size)
 	char a[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &s->addr, a, sizeof(a));
 	snprintf(buf, size, "%s/%u", a, s->prefix);
+}
+
+static void mask6(struct in6_addr *a, unsigned prefix)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned keep = prefix >= 8 * (i + 1) ? 8 : prefix > 8 * i ? prefix - 8 * i : 0;
+		a->s6_addr[i] &= (uint8_t)(0xff00u >> keep);
+	}
+}
+
+int ipam_parse_cidr6(const char *s, bool clear_host, struct ipam_subnet6 *ret, struct in6_addr *ret_addr)
+{
+	char buf[64];
+	if (s == NULL || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", s);
+	unsigned prefix = 128;
+	char *slash = strchr(buf, '/');
+	if (slash) {
+		char *end;
+		*slash = '\0';
+		unsigned long p = strtoul(slash + 1, &end, 10);
+		if (slash[1] == '\0' || *end || p > 128)
+			return -EINVAL;
+		prefix = (unsigned)p;
+	}
+	struct in6_addr a;
+	if (inet_pton(AF_INET6, buf, &a) != 1)
+		return -EINVAL;
+	struct in6_addr net = a;
+	mask6(&net, prefix);
+	if (!clear_host && ret_addr == NULL && memcmp(&net, &a, sizeof(a)) != 0)
+		return -EINVAL;
+	if (ret_addr)
+		*ret_addr = a;
+	ret->addr = net;
+	ret->prefix = prefix;
+	return 0;
+}
+
+bool ipam_contains6(const struct ipam_subnet6 *s, const struct in6_addr *a)
+{
+	struct in6_addr n = *a;
+	mask6(&n, s->prefix);
+	return memcmp(&n, &s->addr, sizeof(n)) == 0;
+}
+
+bool ipam_overlaps6(const struct ipam_subnet6 *a, const struct ipam_subnet6 *b)
+{
+	return a->prefix <= b->prefix ? ipam_contains6(a, &b->addr) : ipam_contains6(b, &a->addr);
+}
+
+void ipam_format6(const struct ipam_subnet6 *s, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+	inet_ntop(AF_INET6, &s->addr, a, sizeof(a));
+	snprintf(buf, size, "%s/%u", a, s->prefix);
+}
+
+/* The host's IPv6 routes (/proc/net/ipv6_route: other than the default and
+ * link-local ones) and addresses. */
+static int host6_in_use(const struct ipam_subnet6 *s, char **ret_user)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/net/ipv6_route", "re");
+	char line[512];
+	while (f && fgets(line, sizeof(line), f)) {
+		char dest[33], ifname[64];
+		unsigned plen;
+		if (sscanf(line, "%32s %x %*s %*s %*s %*s %*s %*s %*s %63s", dest, &plen, ifname) != 3 ||
+		    plen == 0 || plen > 128)
+			continue;
+		struct ipam_subnet6 r = {.prefix = plen};
+		for (int i = 0; i < 16; i++) {
+			unsigned byte;
+			if (sscanf(dest + 2 * i, "%2x", &byte) != 1)
+				break;
+			r.addr.s6_addr[i] = (uint8_t)byte;
+		}
+		if (IN6_IS_ADDR_LINKLOCAL(&r.addr) || IN6_IS_ADDR_MULTICAST(&r.addr) || plen == 128)
+			continue; /* fe80::/64 on every link; local addresses are checked below */
+		if (ipam_overlaps6(s, &r)) {
+			if (ret_user && asprintf(ret_user, "a route of the host on %s", ifname) < 0)
+				*ret_user = NULL;
+			return 1;
+		}
+	}
+	struct ifaddrs *ifa = NULL;
+	if (getifaddrs(&ifa) < 0)
+		return 0;
+	int found = 0;
+	for (struct ifaddrs *i = ifa; i && !found; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET6)
+			continue;
+		if (ipam_contains6(s, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr)) {
+			found = 1;
+			if (ret_user && asprintf(ret_user, "an address of the host on %s", i->ifa_name) < 0)
+				*ret_user = NULL;
+		}
+	}
+	freeifaddrs(ifa);
+	return found;
+}
+
+int ipam_subnet6_in_use(struct db *db, const struct ipam_subnet6 *s, char **ret_user, struct vsl_error **err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = db_prepare(db, "SELECT name, subnet6 FROM networks WHERE subnet6 != ''", &st, err);
+	if (r < 0)
+		return r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ipam_subnet6 other;
+		if (ipam_parse_cidr6((const char *)sqlite3_column_text(st, 1), true, &other, NULL) == 0 &&
+		    ipam_overlaps6(s, &other)) {
+			if (ret_user && asprintf(ret_user, "network %s", sqlite3_column_text(st, 0)) < 0)
+				*ret_user = NULL;
+			return 1;
+		}
+	}
+	if (r != SQLITE_DONE)
+		return db_error(db, err, "list networks");
+	return host6_in_use(s, ret_user);
 }
 
 /* Routes of the host other than the default, and its addresses' subnets. */
@@ -217,6 +343,8 @@ void network_record_free(struct network_record *n)
 	free(n->gateway);
 	free(n->bridge);
 	free(n->labels);
+	free(n->subnet6);
+	free(n->gateway6);
 	free(n);
 }
 
@@ -238,6 +366,7 @@ void endpoint_record_free(struct endpoint_record *ep)
 	free(ep->mac);
 	strv_free(ep->aliases);
 	free(ep->veth);
+	free(ep->ip6);
 	free(ep);
 }
 
@@ -259,7 +388,8 @@ void port_records_free(struct port_record *p, size_t n)
 	free(p);
 }
 
-#define NET_COLUMNS "id, name, driver, subnet, gateway, bridge, internal, ipv6, created, labels"
+#define NET_COLUMNS                                                                                          \
+	"id, name, driver, subnet, gateway, bridge, internal, ipv6, created, labels, subnet6, gateway6"
 
 static struct network_record *network_row(sqlite3_stmt *st)
 {
@@ -276,7 +406,10 @@ static struct network_record *network_row(sqlite3_stmt *st)
 	n->ipv6 = sqlite3_column_int(st, 7) != 0;
 	n->created = sqlite3_column_int64(st, 8);
 	n->labels = column_dup(st, 9);
-	if (!n->id || !n->name || !n->driver || !n->subnet || !n->gateway || !n->bridge || !n->labels) {
+	n->subnet6 = column_dup(st, 10);
+	n->gateway6 = column_dup(st, 11);
+	if (!n->id || !n->name || !n->driver || !n->subnet || !n->gateway || !n->bridge || !n->labels ||
+	    !n->subnet6 || !n->gateway6) {
 		network_record_free(n);
 		return NULL;
 	}
@@ -286,8 +419,8 @@ static struct network_record *network_row(sqlite3_stmt *st)
 int ipam_network_insert(struct db *db, const struct network_record *n, struct vsl_error **err)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r =
-	    db_prepare(db, "INSERT INTO networks (" NET_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?)", &st, err);
+	int r = db_prepare(db, "INSERT INTO networks (" NET_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", &st,
+	                   err);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, n->id, -1, SQLITE_STATIC);
@@ -300,6 +433,8 @@ int ipam_network_insert(struct db *db, const struct network_record *n, struct vs
 	sqlite3_bind_int(st, 8, n->ipv6);
 	sqlite3_bind_int64(st, 9, n->created);
 	sqlite3_bind_text(st, 10, n->labels ? n->labels : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, n->subnet6 ? n->subnet6 : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, n->gateway6 ? n->gateway6 : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		if (sqlite3_extended_errcode(db_handle(db)) == SQLITE_CONSTRAINT_UNIQUE ||
 		    sqlite3_extended_errcode(db_handle(db)) == SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -461,6 +596,63 @@ static int choose_ip(struct db *db, const struct network_record *net, struct end
 	return vsl_error_set_code(err, ENOSPC, "no available IPv4 addresses on network %s", net->name);
 }
 
+static bool ip6_used(struct db *db, const char *network_id, const char *ip6)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	if (db_prepare(db, "SELECT 1 FROM endpoints WHERE network_id = ? AND ip6 = ?", &st, NULL) < 0)
+		return true;
+	sqlite3_bind_text(st, 1, network_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ip6, -1, SQLITE_STATIC);
+	return sqlite3_step(st) == SQLITE_ROW;
+}
+
+/* The lowest free address of the IPv6 subnet after its first, other than the
+ * gateway; the search stops after 2^16 addresses (a bridge holds fewer). */
+static int choose_ip6(struct db *db, const struct network_record *net, struct endpoint_record *ep,
+                      struct vsl_error **err)
+{
+	if (net->subnet6 == NULL || *net->subnet6 == '\0')
+		return 0;
+	struct ipam_subnet6 s;
+	struct in6_addr gw;
+	if (ipam_parse_cidr6(net->subnet6, true, &s, NULL) < 0 ||
+	    inet_pton(AF_INET6, net->gateway6, &gw) != 1)
+		return vsl_error_set_code(err, EINVAL, "network %s: bad IPv6 subnet '%s'", net->name,
+		                          net->subnet6);
+	if (ep->ip6 && *ep->ip6) {
+		struct in6_addr want;
+		if (inet_pton(AF_INET6, ep->ip6, &want) != 1)
+			return vsl_error_set_code(err, EINVAL, "invalid IPv6 address: %s", ep->ip6);
+		if (!ipam_contains6(&s, &want))
+			return vsl_error_set_code(
+			    err, EINVAL, "no configured subnet or ip-range contain the IP address %s",
+			    ep->ip6);
+		if (memcmp(&want, &gw, sizeof(gw)) == 0 || memcmp(&want, &s.addr, sizeof(gw)) == 0 ||
+		    ip6_used(db, net->id, ep->ip6))
+			return vsl_error_set_code(err, EADDRINUSE, "Address already in use: %s", ep->ip6);
+		return 0;
+	}
+	uint32_t limit = s.prefix >= 112 ? (s.prefix >= 127 ? 0 : (1u << (128 - s.prefix)) - 1) : 1u << 16;
+	for (uint32_t i = 1; i <= limit; i++) {
+		struct in6_addr a = s.addr;
+		/* The host part is below 2^16 here: add i to the last 32 bits. */
+		uint32_t low;
+		memcpy(&low, &a.s6_addr[12], 4);
+		low = htonl(ntohl(low) + i);
+		memcpy(&a.s6_addr[12], &low, 4);
+		if (memcmp(&a, &gw, sizeof(a)) == 0)
+			continue;
+		char text[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, &a, text, sizeof(text));
+		if (!ip6_used(db, net->id, text)) {
+			free(ep->ip6);
+			return (ep->ip6 = strdup(text)) ? 0
+			                                : vsl_error_errno(err, ENOMEM, "allocate address");
+		}
+	}
+	return vsl_error_set_code(err, ENOSPC, "no available IPv6 addresses on network %s", net->name);
+}
+
 int ipam_endpoint_add(struct db *db, const struct network_record *net, struct endpoint_record *ep,
                       struct vsl_error **err)
 {
@@ -469,7 +661,7 @@ int ipam_endpoint_add(struct db *db, const struct network_record *net, struct en
 	int r = db_begin(db, err);
 	if (r < 0)
 		return r;
-	if ((r = choose_ip(db, net, ep, err)) < 0)
+	if ((r = choose_ip(db, net, ep, err)) < 0 || (r = choose_ip6(db, net, ep, err)) < 0)
 		goto fail;
 	if (ep->mac == NULL || *ep->mac == '\0') {
 		/* Docker's scheme: 02:42 and the four bytes of the address. */
@@ -486,8 +678,8 @@ int ipam_endpoint_add(struct db *db, const struct network_record *net, struct en
 	aliases = aliases_json(ep->aliases);
 	if ((r = db_prepare(
 	         db,
-	         "INSERT INTO endpoints (network_id, container_id, name, ip, mac, aliases, veth, active)"
-	         " VALUES (?,?,?,?,?,?,?,?)",
+	         "INSERT INTO endpoints (network_id, container_id, name, ip, mac, aliases, veth, active,"
+	         " ip6) VALUES (?,?,?,?,?,?,?,?,?)",
 	         &st, err)) < 0)
 		goto fail;
 	sqlite3_bind_text(st, 1, net->id, -1, SQLITE_STATIC);
@@ -498,6 +690,7 @@ int ipam_endpoint_add(struct db *db, const struct network_record *net, struct en
 	sqlite3_bind_text(st, 6, aliases ? aliases : "[]", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, ep->veth ? ep->veth : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 8, ep->active);
+	sqlite3_bind_text(st, 9, ep->ip6 ? ep->ip6 : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		if (sqlite3_extended_errcode(db_handle(db)) == SQLITE_CONSTRAINT_PRIMARYKEY)
 			r = vsl_error_set_code(err, EEXIST,
@@ -542,13 +735,13 @@ int ipam_endpoint_list(struct db *db, const char *network_id, const char *contai
                        struct endpoint_record ***ret, size_t *ret_n, struct vsl_error **err)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r =
-	    db_prepare(db,
-	               "SELECT e.network_id, e.container_id, e.name, e.ip, e.mac, e.aliases, e.veth, e.active"
-	               " FROM endpoints e JOIN networks n ON n.id = e.network_id"
-	               " WHERE (?1 IS NULL OR e.network_id = ?1) AND (?2 IS NULL OR e.container_id = ?2)"
-	               " ORDER BY n.created, e.rowid",
-	               &st, err);
+	int r = db_prepare(
+	    db,
+	    "SELECT e.network_id, e.container_id, e.name, e.ip, e.mac, e.aliases, e.veth, e.active,"
+	    " e.ip6 FROM endpoints e JOIN networks n ON n.id = e.network_id"
+	    " WHERE (?1 IS NULL OR e.network_id = ?1) AND (?2 IS NULL OR e.container_id = ?2)"
+	    " ORDER BY n.created, e.rowid",
+	    &st, err);
 	if (r < 0)
 		return r;
 	if (network_id)
@@ -569,9 +762,10 @@ int ipam_endpoint_list(struct db *db, const char *network_id, const char *contai
 			ep->aliases = aliases_parse((const char *)sqlite3_column_text(st, 5));
 			ep->veth = column_dup(st, 6);
 			ep->active = sqlite3_column_int(st, 7) != 0;
+			ep->ip6 = column_dup(st, 8);
 		}
 		if (ep == NULL || !ep->network_id || !ep->container_id || !ep->name || !ep->ip || !ep->mac ||
-		    !ep->aliases || !ep->veth) {
+		    !ep->aliases || !ep->veth || !ep->ip6) {
 			endpoint_record_free(ep);
 			endpoint_records_free(grown ? grown : v, n);
 			return vsl_error_errno(err, ENOMEM, "list endpoints");

@@ -1,8 +1,9 @@
 /* IP address management: networks, their subnets and the addresses given
  * to containers, kept in the state database (room "network").
  *
- *     networks(id, name, driver, subnet, gateway, bridge, internal, ipv6, created, labels)
- *     endpoints(network_id, container_id, name, ip, mac, aliases, veth, active)
+ *     networks(id, name, driver, subnet, gateway, bridge, internal, ipv6, created, labels,
+ *              subnet6, gateway6)
+ *     endpoints(network_id, container_id, name, ip, mac, aliases, veth, active, ip6)
  *     ports(proto, host_ip, host_port, container_id, network_id, container_port)
  *
  * An address is given once per network: allocation runs in a BEGIN
@@ -38,6 +39,17 @@ bool ipam_overlaps(const struct ipam_subnet *a, const struct ipam_subnet *b);
 /* "10.88.0.0/16" into buf (at least 19 bytes). */
 void ipam_format(const struct ipam_subnet *s, char *buf, size_t size);
 
+/* IPv6 ("fd00:1:2:3::/64"): the same, for networks made with --ipv6. */
+struct ipam_subnet6 {
+	struct in6_addr addr;
+	unsigned prefix;
+};
+int ipam_parse_cidr6(const char *s, bool clear_host, struct ipam_subnet6 *ret, struct in6_addr *ret_addr);
+bool ipam_contains6(const struct ipam_subnet6 *s, const struct in6_addr *a);
+bool ipam_overlaps6(const struct ipam_subnet6 *a, const struct ipam_subnet6 *b);
+/* "fd00:1::/64" into buf (at least INET6_ADDRSTRLEN + 4 bytes). */
+void ipam_format6(const struct ipam_subnet6 *s, char *buf, size_t size);
+
 /* A pool of subnets to take networks from: base split into /size pieces. */
 struct ipam_pool {
 	struct ipam_subnet base;
@@ -54,6 +66,8 @@ struct network_record {
 	bool internal, ipv6;
 	int64_t created; /* ns since the epoch */
 	char *labels;    /* JSON object text */
+	char *subnet6;   /* "fd00:1::/64" when ipv6, else "" */
+	char *gateway6;
 };
 void network_record_free(struct network_record *n);
 void network_records_free(struct network_record **v, size_t n);
@@ -67,6 +81,7 @@ struct endpoint_record {
 	char **aliases;
 	char *veth; /* the host end, while active */
 	bool active;
+	char *ip6; /* "fd00:1::2" on an IPv6 network (chosen when empty), else "" */
 };
 void endpoint_record_free(struct endpoint_record *ep);
 void endpoint_records_free(struct endpoint_record **v, size_t n);
@@ -87,10 +102,11 @@ int ipam_pick_subnet(struct db *db, const struct ipam_pool *pools, size_t n_pool
 /* Whether s overlaps a network in the database (other than except_id) or a host route/address. */
 int ipam_subnet_in_use(struct db *db, const struct ipam_subnet *s, const char *except_id, char **ret_user,
                        struct vsl_error **err);
+int ipam_subnet6_in_use(struct db *db, const struct ipam_subnet6 *s, char **ret_user, struct vsl_error **err);
 
 /* Adds the endpoint, choosing ep->ip (the lowest free address after the
- * gateway) and ep->mac when empty; a requested address outside the subnet
- * or in use is refused. On success the chosen values are in *ep. */
+ * gateway), ep->ip6 likewise on an IPv6 network and ep->mac when empty; a requested address outside the
+ * subnet or in use is refused. On success the chosen values are in *ep. */
 int ipam_endpoint_add(struct db *db, const struct network_record *net, struct endpoint_record *ep,
                       struct vsl_error **err);
 int ipam_endpoint_remove(struct db *db, const char *network_id, const char *container_id,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 
 #define NAT_LOCK "/run/vessel-network.lock"
 #define TABLE    "ip vessel"
+#define TABLE6   "ip6 vessel"
 
 static void nft_ctx_freep(struct nft_ctx **c)
 {
@@ -91,6 +93,20 @@ static int ensure_table(struct vsl_error **err)
 	    false, NULL, err);
 }
 
+/* The IPv6 table: masquerade and isolation only (ports are published on IPv4). */
+static int ensure_table6(struct vsl_error **err)
+{
+	_cleanup_free_ char *out = NULL;
+	_cleanup_error_ struct vsl_error *e = NULL;
+	if (nft_run("list chain " TABLE6 " forward", false, &out, &e) >= 0)
+		return 0;
+	return nft_run(
+	    "add table " TABLE6 "\n"
+	    "add chain " TABLE6 " postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
+	    "add chain " TABLE6 " forward { type filter hook forward priority filter; policy accept; }\n",
+	    false, NULL, err);
+}
+
 /* Rules of the table as (chain, handle, comment). */
 struct rule_ref {
 	char chain[32];
@@ -98,13 +114,15 @@ struct rule_ref {
 	char comment[160];
 };
 
-static int list_rules(struct rule_ref **ret, size_t *ret_n, struct vsl_error **err)
+static int list_rules(const char *table, struct rule_ref **ret, size_t *ret_n, struct vsl_error **err)
 {
 	_cleanup_free_ char *out = NULL;
 	_cleanup_error_ struct vsl_error *e = NULL;
 	*ret = NULL;
 	*ret_n = 0;
-	if (nft_run("list table " TABLE, true, &out, &e) < 0)
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "list table %s", table);
+	if (nft_run(cmd, true, &out, &e) < 0)
 		return 0; /* no table: no rules */
 	json_t *root = json_loads(out, 0, NULL);
 	json_t *items = json_object_get(root, "nftables");
@@ -134,11 +152,11 @@ static int list_rules(struct rule_ref **ret, size_t *ret_n, struct vsl_error **e
 }
 
 /* Deletes the rules whose comment is owner, in one batch. */
-static int delete_rules(const char *owner, struct vsl_error **err)
+static int delete_rules(const char *table, const char *owner, struct vsl_error **err)
 {
 	_cleanup_free_ struct rule_ref *rules = NULL;
 	size_t n = 0;
-	int r = list_rules(&rules, &n, err);
+	int r = list_rules(table, &rules, &n, err);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *cmds = NULL;
@@ -149,7 +167,7 @@ static int delete_rules(const char *owner, struct vsl_error **err)
 	size_t count = 0;
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(rules[i].comment, owner) == 0) {
-			fprintf(f, "delete rule " TABLE " %s handle %lld\n", rules[i].chain, rules[i].handle);
+			fprintf(f, "delete rule %s %s handle %lld\n", table, rules[i].chain, rules[i].handle);
 			count++;
 		}
 	if (fclose(f) != 0)
@@ -161,7 +179,35 @@ static int delete_rules_owner_net(const char *id, struct vsl_error **err)
 {
 	char owner[128];
 	snprintf(owner, sizeof(owner), "net:%s", id);
-	return delete_rules(owner, err);
+	int r = delete_rules(TABLE, owner, err);
+	return r < 0 ? r : delete_rules(TABLE6, owner, err);
+}
+
+static int network_add6(const struct nat_network *n, struct vsl_error **err)
+{
+	int r = ensure_table6(err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *cmds = NULL;
+	const char *br = n->bridge;
+	int k;
+	if (n->internal)
+		k = asprintf(
+		    &cmds,
+		    "add rule " TABLE6 " forward iifname \"%s\" oifname != \"%s\" drop comment \"net:%s\"\n"
+		    "add rule " TABLE6 " forward oifname \"%s\" iifname != \"%s\" drop comment \"net:%s\"\n",
+		    br, br, n->id, br, br, n->id);
+	else
+		k = asprintf(&cmds,
+		             "add rule " TABLE6
+		             " postrouting ip6 saddr %s oifname != \"%s\" masquerade comment \"net:%s\"\n"
+		             "add rule " TABLE6
+		             " forward iifname \"%s\" oifname != \"%s\" oifname \"vessel*\" drop comment "
+		             "\"net:%s\"\n",
+		             n->subnet6, br, n->id, br, br, n->id);
+	if (k < 0)
+		return vsl_error_errno(err, ENOMEM, "add rules of network");
+	return nft_run(cmds, false, NULL, err);
 }
 
 int nat_network_add(const struct nat_network *n, struct vsl_error **err)
@@ -199,28 +245,38 @@ int nat_network_add(const struct nat_network *n, struct vsl_error **err)
 		    n->subnet, br, n->id, br, n->id, n->subnet, br, n->id, br, br, n->id);
 	if (k < 0)
 		return vsl_error_errno(err, ENOMEM, "add rules of network");
-	return nft_run(cmds, false, NULL, err);
+	if ((r = nft_run(cmds, false, NULL, err)) < 0)
+		return r;
+	return n->subnet6 && *n->subnet6 ? network_add6(n, err) : 0;
+}
+
+/* Deletes the table when no owner has rules in it any more. */
+static int drop_table_if_empty(const char *table, struct vsl_error **err)
+{
+	_cleanup_free_ struct rule_ref *rules = NULL;
+	size_t n = 0;
+	int r = list_rules(table, &rules, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (rules[i].comment[0])
+			return 0; /* another network (or its containers' ports) still here */
+	char cmd[64];
+	_cleanup_free_ char *out = NULL;
+	_cleanup_error_ struct vsl_error *e = NULL;
+	snprintf(cmd, sizeof(cmd), "list table %s", table);
+	if (n == 0 && nft_run(cmd, false, &out, &e) < 0)
+		return 0;
+	snprintf(cmd, sizeof(cmd), "delete table %s", table);
+	return nft_run(cmd, false, NULL, err);
 }
 
 int nat_network_remove(const char *network_id, struct vsl_error **err)
 {
 	int r = delete_rules_owner_net(network_id, err);
-	if (r < 0)
+	if (r < 0 || (r = drop_table_if_empty(TABLE, err)) < 0)
 		return r;
-	_cleanup_free_ struct rule_ref *rules = NULL;
-	size_t n = 0;
-	if ((r = list_rules(&rules, &n, err)) < 0)
-		return r;
-	for (size_t i = 0; i < n; i++)
-		if (rules[i].comment[0])
-			return 0; /* another network (or its containers' ports) still here */
-	if (n == 0) {
-		_cleanup_free_ char *out = NULL;
-		_cleanup_error_ struct vsl_error *e = NULL;
-		if (nft_run("list table " TABLE, false, &out, &e) < 0)
-			return 0;
-	}
-	return nft_run("delete table " TABLE, false, NULL, err);
+	return drop_table_if_empty(TABLE6, err);
 }
 
 int nat_ports_add(const char *container_id, const struct nat_port *ports, size_t n, struct vsl_error **err)
@@ -252,14 +308,14 @@ int nat_ports_remove(const char *container_id, struct vsl_error **err)
 {
 	char owner[128];
 	snprintf(owner, sizeof(owner), "ctr:%s", container_id);
-	return delete_rules(owner, err);
+	return delete_rules(TABLE, owner, err);
 }
 
 int nat_list_owners(char ***ret, struct vsl_error **err)
 {
 	_cleanup_free_ struct rule_ref *rules = NULL;
 	size_t n = 0;
-	int r = list_rules(&rules, &n, err);
+	int r = list_rules(TABLE, &rules, &n, err);
 	if (r < 0)
 		return r;
 	char **v = calloc(n + 1, sizeof(char *));
@@ -310,4 +366,37 @@ int nat_enable_forwarding(const char *bridge, struct vsl_error **err)
 	char path[128];
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", bridge);
 	return write_string_at(AT_FDCWD, path, "1", err);
+}
+
+/* IPv6 forwarding is one switch for the host, and turning it on makes the
+ * kernel ignore router advertisements on links with accept_ra=1: those get
+ * accept_ra=2 first (take them while forwarding), so the host keeps its
+ * SLAAC addresses and routes. */
+int nat_enable_forwarding6(const char *bridge, struct vsl_error **err)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", bridge);
+	int r = write_string_at(AT_FDCWD, path, "0", err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *cur = NULL;
+	size_t len = 0;
+	_cleanup_error_ struct vsl_error *e = NULL;
+	if (read_file_at(AT_FDCWD, "/proc/sys/net/ipv6/conf/all/forwarding", 16, &cur, &len, &e) >= 0 &&
+	    cur[0] == '1')
+		return 0;
+	_cleanup_closedir_ DIR *d = opendir("/proc/sys/net/ipv6/conf");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || strcmp(de->d_name, "all") == 0)
+			continue;
+		_cleanup_free_ char *ra = NULL;
+		_cleanup_error_ struct vsl_error *re = NULL;
+		_cleanup_free_ char *ra_path = NULL;
+		if (asprintf(&ra_path, "/proc/sys/net/ipv6/conf/%s/accept_ra", de->d_name) < 0)
+			return vsl_error_errno(err, ENOMEM, "enable IPv6 forwarding");
+		if (read_file_at(AT_FDCWD, ra_path, 16, &ra, &len, &re) >= 0 && ra[0] == '1')
+			(void)write_string_at(AT_FDCWD, ra_path, "2", NULL);
+	}
+	return write_string_at(AT_FDCWD, "/proc/sys/net/ipv6/conf/all/forwarding", "1", err);
 }

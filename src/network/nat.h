@@ -22,6 +22,9 @@
  * container answers the bridge's address. This is Docker's
  * "userland-proxy": false setup; it needs no proxy process per port.
  *
+ * A network with an IPv6 subnet has its masquerade and isolation rules in
+ * "table ip6 vessel" too (chains postrouting and forward, same comments).
+ *
  * Callers serialise changes with nat_lock(): the table is shared by every
  * vessel root on the host.
  */
@@ -35,8 +38,9 @@ struct vsl_error;
 struct nat_network {
 	const char *id;
 	const char *bridge;
-	const char *subnet; /* "10.88.0.0/16" */
-	bool internal;      /* no masquerade; nothing forwarded in or out of the bridge */
+	const char *subnet;  /* "10.88.0.0/16" */
+	const char *subnet6; /* "fd00:1::/64": rules in "table ip6 vessel" too; NULL: none */
+	bool internal;       /* no masquerade; nothing forwarded in or out of the bridge */
 };
 
 struct nat_port {
@@ -62,6 +66,8 @@ int nat_list_owners(char ***ret, struct vsl_error **err);
 /* Whether another process holds the port: a bind() of it (0: free, -errno). */
 int nat_port_bindable(const char *proto, const char *host_ip, unsigned port);
 
+/* Turns IPv6 on for the bridge and IPv6 forwarding on for the host. */
+int nat_enable_forwarding6(const char *bridge, struct vsl_error **err);
 /* Writes 1 to /proc/sys/net/ipv4/ip_forward (when not already) and to the
  * bridge's route_localnet. */
 int nat_enable_forwarding(const char *bridge, struct vsl_error **err);

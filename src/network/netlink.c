@@ -9,6 +9,7 @@
 #include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -207,6 +208,10 @@ int nl_addr_add(const char *name, int family, const void *addr, unsigned prefix,
 	size_t len = family == AF_INET ? sizeof(struct in_addr) : sizeof(struct in6_addr);
 	mnl_attr_put(nlh, IFA_LOCAL, len, addr);
 	mnl_attr_put(nlh, IFA_ADDRESS, len, addr);
+	/* No duplicate address detection: the address is ours by IPAM, and DAD
+	 * would keep it "tentative" (unusable) for the container's first second. */
+	if (family == AF_INET6)
+		mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
 	if (family == AF_INET && prefix < 31) {
 		struct in_addr brd = *(const struct in_addr *)addr;
 		brd.s_addr |= htonl(prefix ? (1u << (32 - prefix)) - 1 : ~0u);
@@ -236,6 +241,73 @@ int nl_route_add_default(const char *name, int family, const void *gateway, stru
 	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)idx);
 	int r = nl_talk(nlh, NULL);
 	return r < 0 ? vsl_error_errno(err, -r, "add the default route through link '%s'", name) : 0;
+}
+
+struct link_by_mac {
+	const uint8_t *mac;
+	char *name;
+};
+
+static int link_mac_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	uint16_t type = mnl_attr_get_type(attr);
+	if (type == IFLA_IFNAME || type == IFLA_ADDRESS)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int link_by_mac_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_by_mac *l = data;
+	const struct nlattr *tb[IFLA_MAX + 1] = {0};
+	mnl_attr_parse(nlh, sizeof(struct ifinfomsg), link_mac_attr_cb, tb);
+	if (l->name[0] || tb[IFLA_IFNAME] == NULL || tb[IFLA_ADDRESS] == NULL ||
+	    mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) != 6 ||
+	    memcmp(mnl_attr_get_payload(tb[IFLA_ADDRESS]), l->mac, 6) != 0)
+		return MNL_CB_OK;
+	snprintf(l->name, IFNAMSIZ, "%s", mnl_attr_get_str(tb[IFLA_IFNAME]));
+	return MNL_CB_OK;
+}
+
+int nl_link_name_by_mac(const uint8_t mac[6], char ret_name[IFNAMSIZ], struct vsl_error **err)
+{
+	char buf[NL_BUF] = {0}, name[IFNAMSIZ] = "";
+	struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, NLM_F_DUMP, NULL);
+	struct link_by_mac l = {.mac = mac, .name = name};
+	struct dump d = {.cb = link_by_mac_cb, .data = &l};
+	int r = nl_talk(nlh, &d);
+	if (r < 0)
+		return vsl_error_errno(err, -r, "list links");
+	if (name[0] == '\0')
+		return vsl_error_set_code(err, ENODEV, "no link with address %02x:%02x:%02x:%02x:%02x:%02x",
+		                          mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	memcpy(ret_name, name, IFNAMSIZ);
+	return 0;
+}
+
+static int route_default_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	if (rtm->rtm_dst_len == 0 && rtm->rtm_table == RT_TABLE_MAIN && rtm->rtm_type == RTN_UNICAST)
+		*(bool *)data = true;
+	return MNL_CB_OK;
+}
+
+int nl_route_default_exists(int family, struct vsl_error **err)
+{
+	char buf[NL_BUF] = {0};
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)family;
+	bool found = false;
+	struct dump d = {.cb = route_default_cb, .data = &found};
+	int r = nl_talk(nlh, &d);
+	if (r < 0)
+		return vsl_error_errno(err, -r, "list routes");
+	return found;
 }
 
 struct link_list {

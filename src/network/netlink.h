@@ -34,10 +34,16 @@ int nl_link_up(const char *name, struct vsl_error **err);
 int nl_link_set_mtu(const char *name, unsigned mtu, struct vsl_error **err);
 bool nl_link_exists(const char *name);
 /* Adds addr/prefix to the link (family AF_INET: addr is a struct in_addr;
- * AF_INET6: a struct in6_addr). An address already there is not an error. */
+ * AF_INET6: a struct in6_addr, usable at once: no duplicate address
+ * detection). An address already there is not an error. */
 int nl_addr_add(const char *name, int family, const void *addr, unsigned prefix, struct vsl_error **err);
 /* The default route through gateway out of the link. */
 int nl_route_add_default(const char *name, int family, const void *gateway, struct vsl_error **err);
+
+/* Whether the main table has a default route of family (1, 0 or -errno). */
+int nl_route_default_exists(int family, struct vsl_error **err);
+/* The name of the link whose hardware address is mac (-ENODEV: none). */
+int nl_link_name_by_mac(const uint8_t mac[6], char ret_name[16], struct vsl_error **err);
 
 /* Names of the links of the calling thread's namespace whose name starts
  * with prefix (NULL-terminated, malloc'd). */

@@ -137,9 +137,39 @@ static int create_locked(struct network_env *env, const struct network_create_op
 	} else {
 		gw.s_addr = htonl(ntohl(s.addr.s_addr) + 1);
 	}
-	char subnet[32], gateway[INET_ADDRSTRLEN];
+	char subnet[32], gateway[INET_ADDRSTRLEN], subnet6[INET6_ADDRSTRLEN + 8] = "",
+	                                                                      gateway6[INET6_ADDRSTRLEN] = "";
 	ipam_format(&s, subnet, sizeof(subnet));
 	inet_ntop(AF_INET, &gw, gateway, sizeof(gateway));
+	if (o->ipv6) {
+		struct ipam_subnet6 s6;
+		struct in6_addr gw6;
+		if (o->subnet6 == NULL || ipam_parse_cidr6(o->subnet6, false, &s6, NULL) < 0 ||
+		    s6.prefix > 126)
+			return vsl_error_set_code(
+			    err, EINVAL,
+			    "invalid IPv6 subnet %s: it must be an IPv6 network in CIDR "
+			    "notation with a prefix of at most /126",
+			    o->subnet6 ? o->subnet6 : "");
+		_cleanup_free_ char *user = NULL;
+		if ((r = ipam_subnet6_in_use(env->db, &s6, &user, err)) < 0)
+			return r;
+		if (r > 0)
+			return vsl_error_set_code(
+			    err, EEXIST,
+			    "invalid pool request: Pool overlaps with other one on this address space (%s)",
+			    user ? user : "in use");
+		if (o->gateway6 && *o->gateway6) {
+			if (inet_pton(AF_INET6, o->gateway6, &gw6) != 1 || !ipam_contains6(&s6, &gw6))
+				return vsl_error_set_code(err, EINVAL, "gateway %s is not in subnet %s",
+				                          o->gateway6, o->subnet6);
+		} else {
+			gw6 = s6.addr;
+			gw6.s6_addr[15] |= 1;
+		}
+		ipam_format6(&s6, subnet6, sizeof(subnet6));
+		inet_ntop(AF_INET6, &gw6, gateway6, sizeof(gateway6));
+	}
 	struct network_record rec = {
 	    .id = (char *)id,
 	    .name = (char *)o->name,
@@ -151,6 +181,8 @@ static int create_locked(struct network_env *env, const struct network_create_op
 	    .ipv6 = o->ipv6,
 	    .created = now_ns(),
 	    .labels = (char *)(o->labels ? o->labels : "{}"),
+	    .subnet6 = subnet6,
+	    .gateway6 = gateway6,
 	};
 	return ipam_network_insert(env->db, &rec, err);
 }
@@ -199,8 +231,13 @@ int network_create(struct network_env *env, const struct network_create_opts *o,
 	if (o->driver && *o->driver && strcmp(o->driver, "bridge") != 0)
 		return vsl_error_set_code(
 		    err, ENOTSUP, "plugin \"%s\" not found: only the bridge driver is supported", o->driver);
-	if (o->ipv6)
-		return vsl_error_set_code(err, ENOTSUP, "IPv6 networks are not supported yet");
+	if (o->ipv6 && (o->subnet6 == NULL || *o->subnet6 == '\0'))
+		return vsl_error_set_code(
+		    err, EINVAL,
+		    "--ipv6 needs an IPv6 subnet (e.g. --subnet fd00:1:2:3::/64): vessel "
+		    "has no IPv6 pool to take one from");
+	if (!o->ipv6 && o->subnet6 && *o->subnet6)
+		return vsl_error_set_code(err, EINVAL, "IPv6 subnet %s given without --ipv6", o->subnet6);
 	return create_record(env, o, NULL, ret_id, err);
 }
 
@@ -242,6 +279,38 @@ static int ensure_default(struct network_env *env, struct vsl_error **err)
 	return 0;
 }
 
+/* Docker's "host" and "none": records that `network ls` and `inspect` show
+ * (the engine wires nothing for them). */
+static int ensure_predefined(struct network_env *env, struct vsl_error **err)
+{
+	static const char *const names[][2] = {{"host", "host"}, {"none", "null"}};
+	int r = ensure_default(env, err);
+	for (size_t i = 0; i < ARRAY_SIZE(names) && r >= 0; i++) {
+		_cleanup_network_record_ struct network_record *n = NULL;
+		_cleanup_error_ struct vsl_error *e = NULL;
+		if (ipam_network_get(env->db, names[i][0], &n, &e) >= 0)
+			continue;
+		char id[65];
+		if ((r = random_id(id, err)) < 0)
+			break;
+		struct network_record rec = {.id = id,
+		                             .name = (char *)names[i][0],
+		                             .driver = (char *)names[i][1],
+		                             .subnet = "",
+		                             .gateway = "",
+		                             .bridge = "",
+		                             .created = now_ns(),
+		                             .labels = "{}"};
+		_cleanup_error_ struct vsl_error *ie = NULL;
+		r = ipam_network_insert(env->db, &rec, &ie);
+		if (r == -EEXIST)
+			r = 0; /* another vessel made it meanwhile */
+		else if (r < 0)
+			*err = TAKE_PTR(ie);
+	}
+	return r;
+}
+
 int network_get(struct network_env *env, const char *name_or_id, struct network_record **ret,
                 struct vsl_error **err)
 {
@@ -250,14 +319,23 @@ int network_get(struct network_env *env, const char *name_or_id, struct network_
 		if (r < 0)
 			return r;
 		name_or_id = NETWORK_DEFAULT;
+	} else if (strcmp(name_or_id, "host") == 0 || strcmp(name_or_id, "none") == 0) {
+		int r = ensure_predefined(env, err);
+		if (r < 0)
+			return r;
 	}
 	return ipam_network_get(env->db, name_or_id, ret, err);
 }
 
 int network_list(struct network_env *env, struct network_record ***ret, size_t *ret_n, struct vsl_error **err)
 {
-	int r = ensure_default(env, err);
+	int r = ensure_predefined(env, err);
 	return r < 0 ? r : ipam_network_list(env->db, ret, ret_n, err);
+}
+
+static bool is_bridge(const struct network_record *net)
+{
+	return strcmp(net->driver, "bridge") == 0;
 }
 
 /* ---- bridges ---- */
@@ -284,11 +362,25 @@ static int bridge_up(struct network_env *env, const struct network_record *net, 
 	unsigned mtu = env->mtu ? env->mtu : DEFAULT_MTU;
 	if ((r = nl_bridge_create(net->bridge, mtu, err)) < 0)
 		return r;
-	struct nat_network nn = {
-	    .id = net->id, .bridge = net->bridge, .subnet = net->subnet, .internal = net->internal};
+	struct nat_network nn = {.id = net->id,
+	                         .bridge = net->bridge,
+	                         .subnet = net->subnet,
+	                         .subnet6 = net->subnet6,
+	                         .internal = net->internal};
+	struct ipam_subnet6 s6 = {0};
+	struct in6_addr gw6;
+	bool v6 = net->subnet6 && *net->subnet6;
+	if (v6 && (ipam_parse_cidr6(net->subnet6, true, &s6, NULL) < 0 ||
+	           inet_pton(AF_INET6, net->gateway6, &gw6) != 1)) {
+		nl_link_delete(net->bridge, NULL);
+		return vsl_error_set_code(err, EINVAL, "network %s: bad IPv6 subnet '%s' or gateway '%s'",
+		                          net->name, net->subnet6, net->gateway6);
+	}
 	if ((r = nl_addr_add(net->bridge, AF_INET, &gw, s.prefix, err)) < 0 ||
-	    (r = nat_enable_forwarding(net->bridge, err)) < 0 || (r = nl_link_up(net->bridge, err)) < 0 ||
-	    (r = nat_network_add(&nn, err)) < 0) {
+	    (r = nat_enable_forwarding(net->bridge, err)) < 0 ||
+	    (v6 && (r = nat_enable_forwarding6(net->bridge, err)) < 0) ||
+	    (v6 && (r = nl_addr_add(net->bridge, AF_INET6, &gw6, s6.prefix, err)) < 0) ||
+	    (r = nl_link_up(net->bridge, err)) < 0 || (r = nat_network_add(&nn, err)) < 0) {
 		nl_link_delete(net->bridge, NULL);
 		nat_network_remove(net->id, NULL);
 		return vsl_error_prefix(err, "network %s", net->name);
@@ -361,6 +453,8 @@ static void hosts_rewrite(struct network_env *env, const char *container_id)
 			if (!mine.v[i]->active)
 				continue;
 			fprintf(f, "%s\t%.12s\n", mine.v[i]->ip, container_id);
+			if (mine.v[i]->ip6 && *mine.v[i]->ip6)
+				fprintf(f, "%s\t%.12s\n", mine.v[i]->ip6, container_id);
 			if (network_named_default(env, mine.v[i]->network_id))
 				continue; /* Docker's default bridge resolves no names */
 			_cleanup_ep_list_ struct ep_list peers = {0};
@@ -371,10 +465,15 @@ static void hosts_rewrite(struct network_env *env, const char *container_id)
 				const struct endpoint_record *p = peers.v[j];
 				if (!p->active || strcmp(p->container_id, container_id) == 0)
 					continue;
-				fprintf(f, "%s\t%s", p->ip, p->name);
-				for (char **a = p->aliases; a && *a; a++)
-					fprintf(f, " %s", *a);
-				fprintf(f, " %.12s\n", p->container_id);
+				for (int v6 = 0; v6 < 2; v6++) {
+					const char *ip = v6 ? p->ip6 : p->ip;
+					if (ip == NULL || *ip == '\0')
+						continue;
+					fprintf(f, "%s\t%s", ip, p->name);
+					for (char **a = p->aliases; a && *a; a++)
+						fprintf(f, " %s", *a);
+					fprintf(f, " %.12s\n", p->container_id);
+				}
 			}
 		}
 	}
@@ -407,16 +506,23 @@ struct inside {
 	struct in_addr addr, gw;
 	unsigned prefix;
 	bool route;
+	bool v6;
+	struct in6_addr addr6, gw6;
+	unsigned prefix6;
 };
 
 static int configure_inside(void *userdata, struct vsl_error **err)
 {
 	struct inside *in = userdata;
 	int r = nl_addr_add(in->ifname, AF_INET, &in->addr, in->prefix, err);
+	if (r >= 0 && in->v6)
+		r = nl_addr_add(in->ifname, AF_INET6, &in->addr6, in->prefix6, err);
 	if (r >= 0)
 		r = nl_link_up(in->ifname, err);
 	if (r >= 0 && in->route)
 		r = nl_route_add_default(in->ifname, AF_INET, &in->gw, err);
+	if (r >= 0 && in->route && in->v6)
+		r = nl_route_add_default(in->ifname, AF_INET6, &in->gw6, err);
 	return r;
 }
 
@@ -459,6 +565,15 @@ static int plumb(struct network_env *env, const struct network_record *net, cons
 	in.prefix = s.prefix;
 	if (inet_pton(AF_INET, ep->ip, &in.addr) != 1)
 		return vsl_error_set_code(err, EINVAL, "bad address %s", ep->ip);
+	if (net->subnet6 && *net->subnet6 && ep->ip6 && *ep->ip6) {
+		struct ipam_subnet6 s6;
+		if (ipam_parse_cidr6(net->subnet6, true, &s6, NULL) < 0 ||
+		    inet_pton(AF_INET6, net->gateway6, &in.gw6) != 1 ||
+		    inet_pton(AF_INET6, ep->ip6, &in.addr6) != 1)
+			return vsl_error_set_code(err, EINVAL, "bad IPv6 address %s", ep->ip6);
+		in.prefix6 = s6.prefix;
+		in.v6 = true;
+	}
 	uint8_t mac[6];
 	if (parse_mac(ep->mac, mac) < 0)
 		return vsl_error_set_code(err, EINVAL, "invalid MAC address %s", ep->mac);
@@ -545,7 +660,25 @@ static int publish(struct network_env *env, const char *container_id, const char
 		                          .host_ip = (char *)ip,
 		                          .host_port = p->host_port,
 		                          .container_port = p->container_port};
-		if (p->host_port) {
+		if (p->host_port && p->host_port_end > p->host_port) {
+			/* A host range for one container port: its first free port. */
+			r = -EADDRINUSE;
+			for (unsigned hp = p->host_port; hp <= p->host_port_end && r == -EADDRINUSE; hp++) {
+				rec.host_port = hp;
+				if (nat_port_bindable(p->proto, ip, hp) < 0)
+					continue;
+				_cleanup_error_ struct vsl_error *e = NULL;
+				r = ipam_port_add(env->db, &rec, &e);
+				if (r < 0 && r != -EADDRINUSE)
+					*err = TAKE_PTR(e);
+			}
+			if (r == -EADDRINUSE)
+				r = vsl_error_set_code(
+				    err, EADDRINUSE,
+				    "driver failed programming external connectivity on endpoint %s: "
+				    "Bind for %s:%u-%u failed: all ports are already allocated",
+				    container_name, ip, p->host_port, p->host_port_end);
+		} else if (p->host_port) {
 			if (nat_port_bindable(p->proto, ip, p->host_port) < 0)
 				r = vsl_error_set_code(
 				    err, EADDRINUSE,
@@ -691,6 +824,12 @@ int network_sandbox_up(struct network_env *env, const struct network_sandbox *sb
 			_cleanup_network_record_ struct network_record *net = NULL;
 			struct endpoint_record *ep = NULL;
 			r = network_get(env, sb->attach[i].network, &net, err);
+			if (r >= 0 && !is_bridge(net))
+				r = vsl_error_set_code(
+				    err, EINVAL,
+				    "container cannot be connected to network %s (driver %s) "
+				    "along with other networks",
+				    net->name, net->driver);
 			if (r >= 0)
 				r = endpoint_get_or_add(env, net, sb->container_id, sb->name, &sb->attach[i],
 				                        &ep, err);
@@ -740,6 +879,11 @@ int network_connect(struct network_env *env, const char *container_id, const cha
 	int r = network_get(env, a->network, &net, err);
 	if (r < 0)
 		return r;
+	if (!is_bridge(net))
+		return vsl_error_set_code(
+		    err, EINVAL,
+		    "container cannot be disconnected from host network or connected to "
+		    "host network");
 	struct endpoint_record *existing = NULL;
 	if (find_endpoint(env, net->id, container_id, &existing) == 0) {
 		endpoint_record_free(existing);
@@ -782,6 +926,66 @@ int network_connect(struct network_env *env, const char *container_id, const cha
 	return 0;
 }
 
+struct route_fix {
+	uint8_t mac[6];
+	int family;
+	const void *gw;
+};
+
+static int route_fix_inside(void *userdata, struct vsl_error **err)
+{
+	struct route_fix *f = userdata;
+	int r = nl_route_default_exists(f->family, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	char ifname[16];
+	if ((r = nl_link_name_by_mac(f->mac, ifname, err)) < 0)
+		return r;
+	return nl_route_add_default(ifname, f->family, f->gw, err);
+}
+
+/* The veth that held the container's default route went with its network:
+ * the first other network that leads out gets it (Docker's behaviour). */
+static void restore_default_route(struct network_env *env, const char *container_id)
+{
+	_cleanup_free_ char *path = netns_path(env, container_id);
+	_cleanup_close_ int nsfd = path ? open(path, O_RDONLY | O_CLOEXEC) : -EBADF;
+	if (nsfd < 0)
+		return; /* not running */
+	_cleanup_ep_list_ struct ep_list l = {0};
+	if (ipam_endpoint_list(env->db, NULL, container_id, &l.v, &l.n, NULL) < 0)
+		return;
+	bool done4 = false, done6 = false;
+	for (size_t i = 0; i < l.n && !(done4 && done6); i++) {
+		_cleanup_network_record_ struct network_record *net = NULL;
+		if (!l.v[i]->active || ipam_network_get(env->db, l.v[i]->network_id, &net, NULL) < 0 ||
+		    net->internal)
+			continue;
+		struct route_fix f = {.family = AF_INET};
+		struct in_addr gw;
+		struct in6_addr gw6;
+		if (parse_mac(l.v[i]->mac, f.mac) < 0)
+			continue;
+		_cleanup_error_ struct vsl_error *e = NULL;
+		if (!done4 && inet_pton(AF_INET, net->gateway, &gw) == 1) {
+			f.gw = &gw;
+			if (nl_in_netns(nsfd, route_fix_inside, &f, &e) < 0)
+				log_debug("network: default route of %.12s: %s", container_id,
+				          vsl_error_message(e));
+			done4 = true;
+		}
+		_cleanup_error_ struct vsl_error *e6 = NULL;
+		if (!done6 && net->gateway6 && inet_pton(AF_INET6, net->gateway6, &gw6) == 1) {
+			f.family = AF_INET6;
+			f.gw = &gw6;
+			if (nl_in_netns(nsfd, route_fix_inside, &f, &e6) < 0)
+				log_debug("network: IPv6 default route of %.12s: %s", container_id,
+				          vsl_error_message(e6));
+			done6 = true;
+		}
+	}
+}
+
 int network_disconnect(struct network_env *env, const char *container_id, const char *network,
                        struct vsl_error **err)
 {
@@ -820,6 +1024,8 @@ int network_disconnect(struct network_env *env, const char *container_id, const 
 		if ((r = ipam_endpoint_remove(env->db, net->id, container_id, err)) < 0)
 			return r;
 		bridge_down_if_unused(env, net->id);
+		if (active)
+			restore_default_route(env, container_id);
 	}
 	const char *ids[] = {net->id};
 	hosts_rewrite_around(env, container_id, ids, 1);

@@ -63,11 +63,14 @@ struct network_create_opts {
 	const char *subnet;  /* NULL: from the pools */
 	const char *gateway; /* NULL: the first address */
 	bool internal, ipv6;
-	const char *labels; /* JSON object text; NULL: {} */
+	const char *subnet6;  /* with ipv6: "fd00:1::/64" (required) */
+	const char *gateway6; /* NULL: the first address */
+	const char *labels;   /* JSON object text; NULL: {} */
 };
 int network_create(struct network_env *env, const struct network_create_opts *o, char **ret_id,
                    struct vsl_error **err);
-/* "bridge" is made here on first use. */
+/* "bridge" is made here on first use, with Docker's "host" and "none"
+ * (drivers "host" and "null": records only, nothing is wired for them). */
 int network_get(struct network_env *env, const char *name_or_id, struct network_record **ret,
                 struct vsl_error **err);
 int network_list(struct network_env *env, struct network_record ***ret, size_t *ret_n,
@@ -89,8 +92,9 @@ struct network_attach {
 struct network_port {
 	const char *proto; /* "tcp" */
 	unsigned container_port;
-	const char *host_ip; /* NULL or "": 0.0.0.0 */
-	unsigned host_port;  /* 0: a free one */
+	const char *host_ip;    /* NULL or "": 0.0.0.0 */
+	unsigned host_port;     /* 0: a free one */
+	unsigned host_port_end; /* a range host_port..host_port_end: its first free one; 0: none */
 };
 
 struct network_sandbox {

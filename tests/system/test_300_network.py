@@ -88,7 +88,7 @@ def v(busybox_archive):  # noqa: F811
         if ids:
             v("rm", "-f", *ids)
         for name in v("network", "ls", "--format", "{{.Name}}").stdout.split():
-            if name != "bridge":
+            if name not in ("bridge", "host", "none"):
                 v("network", "rm", name)
         try:
             left = our_links(v)
@@ -101,7 +101,8 @@ def note_bridges(v):
     with open(os.path.join(v.base, "bridges"), "a") as f:
         for name in v("network", "ls", "-q").stdout.split():
             info = json.loads(v.ok("network", "inspect", name).stdout)[0]
-            f.write(info["Options"]["com.docker.network.bridge.name"] + "\n")
+            if info["Driver"] == "bridge":
+                f.write(info["Options"]["com.docker.network.bridge.name"] + "\n")
 
 
 def network(v, name, *args):
@@ -293,7 +294,11 @@ def test_network_commands(v):
     r = v("network", "rm", "keep")
     assert r.returncode != 0 and "active endpoints" in r.stderr
     names = v.ok("network", "ls", "--format", "{{.Name}}").stdout.split()
-    assert sorted(names) == ["bridge", "gone", "keep"]
+    assert sorted(names) == ["bridge", "gone", "host", "keep", "none"]
+    drivers = dict(line.split() for line in v.ok("network", "ls", "--format", "{{.Name}} {{.Driver}}").stdout.splitlines())
+    assert drivers == {"bridge": "bridge", "gone": "bridge", "host": "host", "keep": "bridge", "none": "null"}
+    v.fails("network", "rm", "host", code=1)
+    v.fails("network", "rm", "none", code=1)
     assert v.ok("network", "prune", "-f").stdout.split() == ["Deleted", "Networks:", "gone"]
     r = v("network", "create", "--subnet", json.loads(v.ok("network", "inspect", "keep").stdout)[0]["IPAM"][
         "Config"][0]["Subnet"], "clash")
