@@ -23,7 +23,7 @@ case ",$which," in
 esac
 for b in $(echo "$which" | tr , ' '); do
 	case $b in
-	runtime | run | pull) ;;
+	runtime | run | pull | net) ;;
 	*) echo "bench: unknown bench '$b' (runtime, run, pull or all)" >&2; exit 2 ;;
 	esac
 done
@@ -91,6 +91,7 @@ for b in $(echo "$which" | tr , ' '); do
 	echo
 	echo "=== bench: $b"
 	mkdir -p "$tmp/$b"
+	[ "$b" != net ] || { /usr/bin/python3 "$here/net.py" --build "$build" --work "$tmp/net"; continue; } # bridge run + TCP vs bare veth
 	case $b in
 	runtime)
 		need_hugetlb
