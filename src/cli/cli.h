@@ -27,12 +27,18 @@ struct cli_flag {
 	const char *help;
 };
 
-#define CLI_FLAG_(k, n, s, T, m, h) {.name = (n), .shorthand = (s), .kind = (k), .off = offsetof(T, m), .help = (h)}
-#define CLI_BOOL(n, s, T, m, h) CLI_FLAG_(CLI_FLAG_BOOL, n, s, T, m, h)
+#define CLI_FLAG_(k, n, s, T, m, h)                                                                          \
+	{                                                                                                    \
+		.name = (n), .shorthand = (s), .kind = (k), .off = offsetof(T, m), .help = (h)               \
+	}
+#define CLI_BOOL(n, s, T, m, h)   CLI_FLAG_(CLI_FLAG_BOOL, n, s, T, m, h)
 #define CLI_STRING(n, s, T, m, h) CLI_FLAG_(CLI_FLAG_STRING, n, s, T, m, h)
-#define CLI_LIST(n, s, T, m, h) CLI_FLAG_(CLI_FLAG_LIST, n, s, T, m, h)
-#define CLI_INT(n, s, T, m, h) CLI_FLAG_(CLI_FLAG_INT, n, s, T, m, h)
-#define CLI_END {.name = NULL}
+#define CLI_LIST(n, s, T, m, h)   CLI_FLAG_(CLI_FLAG_LIST, n, s, T, m, h)
+#define CLI_INT(n, s, T, m, h)    CLI_FLAG_(CLI_FLAG_INT, n, s, T, m, h)
+#define CLI_END                                                                                              \
+	{                                                                                                    \
+		.name = NULL                                                                                 \
+	}
 
 /* Shared by every command. */
 struct cli_global {
@@ -53,7 +59,7 @@ struct cli_ctx {
 enum {
 	CLI_NEEDS_ENGINE = 1 << 0,
 	CLI_STOP_AT_ARG = 1 << 1, /* flags end at the first argument: run IMAGE CMD -x */
-	CLI_GROUP = 1 << 2,	  /* `image`, `container`: a table of subcommands */
+	CLI_GROUP = 1 << 2,       /* `image`, `container`: a table of subcommands */
 	/* Starts a process inside a container: vessel first re-executes from a
 	 * protected copy of itself (runtime/cloned-binary.h, CVE-2019-5736). */
 	CLI_ENTERS_CONTAINER = 1 << 3,
@@ -76,11 +82,11 @@ struct cli_command {
 /* Runs one command from `table` on argv (argv[0] names the command's parent,
  * e.g. "vessel" or "vessel image"). Returns the process exit code. */
 int cli_dispatch(const struct cli_command *table, struct cli_global *global, const char *parent, int argc,
-		 char **argv);
+                 char **argv);
 /* Parses `argc/argv` (argv[0] is the command name) per `flags` into opts;
  * *ret_optind is where the arguments start. Exit code 125 for usage errors, -1 ok. */
 int cli_parse_flags(const struct cli_flag *flags, bool stop_at_arg, const char *what, int argc, char **argv,
-		    void *opts, int *ret_optind);
+                    void *opts, int *ret_optind);
 void cli_flags_free(const struct cli_flag *flags, void *opts);
 /* Runs fn on each argument in turn and prints the argument when fn succeeds,
  * as Docker's stop, rm, pause, ... do; an error is printed when it comes and
@@ -98,7 +104,7 @@ extern const struct cli_command container_ops_toplevel_commands[]; /* the same b
 extern const struct cli_command container_toplevel_commands[];
 extern const struct cli_command network_commands[];          /* network create, ls, ..., and */
 extern const struct cli_command network_toplevel_commands[]; /* port */
-extern const struct cli_command transfer_commands[]; /* push, save, load, import, login, logout */
-extern const struct cli_command volume_commands[];   /* volume create, ls, inspect, rm, prune */
-extern const struct cli_command system_commands[];   /* system df */
-extern const struct cli_command container_fs_commands[]; /* attach, commit, cp, diff, export */
+extern const struct cli_command transfer_commands[];         /* push, save, load, import, login, logout */
+extern const struct cli_command volume_commands[];           /* volume create, ls, inspect, rm, prune */
+extern const struct cli_command system_commands[];           /* system df */
+extern const struct cli_command container_fs_commands[];     /* attach, commit, cp, diff, export */

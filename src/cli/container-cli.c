@@ -32,7 +32,7 @@
 
 /* The image per --pull: present, or pulled with Docker's lines on stderr. */
 static int ensure_image(struct engine *e, const char *image, const char *policy, const char *platform,
-			struct vsl_error **err)
+                        struct vsl_error **err)
 {
 	struct images *im = engine_images(e);
 	_cleanup_free_ char *id = NULL;
@@ -56,14 +56,15 @@ static int ensure_image(struct engine *e, const char *image, const char *policy,
 	}
 	/* Pull output goes to stderr: stdout is the container's. */
 	struct progress *prog = progress_new(isatty(STDERR_FILENO), stderr);
-	struct pull_opts po = {.platform = platform, .on_event = prog ? progress_event : NULL, .userdata = prog};
+	struct pull_opts po = {
+	    .platform = platform, .on_event = prog ? progress_event : NULL, .userdata = prog};
 	int r = images_pull(im, image, &po, NULL, err);
 	progress_free(prog);
 	return r;
 }
 
 static int create_from_flags(struct cli_ctx *ctx, struct run_flags *f, int argc, char **argv, char **ret_id,
-			     struct vsl_error **err)
+                             struct vsl_error **err)
 {
 	_cleanup_strv_ char **cmd = NULL;
 	for (int i = 1; i < argc; i++)
@@ -324,7 +325,7 @@ static void command_text(json_t *body, char *b, size_t n, bool no_trunc)
 		{
 			if (len < n)
 				len += (size_t)snprintf(b + len, n - len, "%s%s", first ? "" : " ",
-							json_string_value(v) ? json_string_value(v) : "");
+				                        json_string_value(v) ? json_string_value(v) : "");
 			first = false;
 		}
 	}
@@ -372,11 +373,11 @@ static const char *ps_lookup(void *row_, const char *field)
 		{
 			if (len < n)
 				len += (size_t)snprintf(b + len, n - len, "%s%s=%s", len ? "," : "", key,
-							json_string_value(v));
+				                        json_string_value(v));
 		}
 	} else if (strcmp(field, ".") == 0) {
-		static const char *const keys[] = {"Command", "CreatedAt", "ID", "Image", "Labels", "Names",
-						   "Ports", "RunningFor", "State", "Status"};
+		static const char *const keys[] = {"Command", "CreatedAt", "ID",         "Image", "Labels",
+		                                   "Names",   "Ports",     "RunningFor", "State", "Status"};
 		json_t *j = json_object();
 		for (size_t i = 0; j && i < ARRAY_SIZE(keys); i++)
 			json_object_set_new(j, keys[i], json_string(ps_lookup(row, keys[i])));
@@ -391,7 +392,7 @@ static const char *ps_lookup(void *row_, const char *field)
 }
 
 static int ps_filter(char **filters, const struct container_record *rec, json_t *body, bool *ret,
-		     struct vsl_error **err)
+                     struct vsl_error **err)
 {
 	*ret = true;
 	for (char **f = filters; f && *f; f++) {
@@ -435,14 +436,15 @@ static int cmd_ps(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct
 	if (r < 0)
 		return r;
 	struct table *t = NULL;
-	r = table_new(a->quiet ? "{{.ID}}" : a->format,
-		      "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
-		      "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES", &t, err);
+	r = table_new(
+	    a->quiet ? "{{.ID}}" : a->format,
+	    "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
+	    "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES", &t, err);
 	int limit = a->latest ? 1 : a->last > 0 ? a->last : -1;
 	bool all = a->all || limit > 0 || a->filters;
 	for (size_t i = 0; r >= 0 && i < n && limit != 0; i++) {
 		bool running = recs[i]->state == CONTAINER_RUNNING || recs[i]->state == CONTAINER_PAUSED ||
-			       recs[i]->state == CONTAINER_RESTARTING;
+		               recs[i]->state == CONTAINER_RESTARTING;
 		if (!all && !running)
 			continue;
 		struct ps_row row = {.rec = recs[i], .no_trunc = a->no_trunc};
@@ -492,8 +494,8 @@ static int cmd_logs(struct cli_ctx *ctx, void *opts, int argc, char **argv, stru
 	int r = containers_resolve(ctx->engine, argv[0], &id, err);
 	if (r < 0)
 		return r;
-	struct log_read_opts lo = {.follow = a->follow, .timestamps = a->timestamps, .tail = -1,
-				   .stdout_ = true, .stderr_ = true};
+	struct log_read_opts lo = {
+	    .follow = a->follow, .timestamps = a->timestamps, .tail = -1, .stdout_ = true, .stderr_ = true};
 	if (a->tail && strcmp(a->tail, "all") != 0) {
 		char *end;
 		lo.tail = strtoll(a->tail, &end, 10);
@@ -535,7 +537,7 @@ static json_t *container_json(struct engine *e, const struct container_record *r
 	json_object_del(body, "HostConfig");
 	json_object_del(body, "NetworkingConfig");
 	_cleanup_free_ char *created = rfc3339(rec->created), *started = rfc3339(rec->started_at),
-			    *finished = rfc3339(rec->finished_at);
+	                    *finished = rfc3339(rec->finished_at);
 	char *dir = NULL, *log = NULL;
 	if (asprintf(&dir, "%s/containers/%s", engine_root(e), rec->id) < 0 ||
 	    asprintf(&log, "%s/container.log", dir) < 0) {
@@ -567,17 +569,18 @@ static json_t *container_json(struct engine *e, const struct container_record *r
 		name = NULL;
 	bool running = rec->state == CONTAINER_RUNNING || rec->state == CONTAINER_PAUSED;
 	json_t *j = json_pack(
-	    "{s:s, s:s, s:s, s:o, s:{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}, s:s, s:s+, s:s+, s:s+, s:s, "
+	    "{s:s, s:s, s:s, s:o, s:{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}, s:s, s:s+, "
+	    "s:s+, s:s+, s:s, "
 	    "s:s, s:i, s:s, s:s, s:o*, s:o, s:[]}",
 	    "Id", rec->id, "Created", created ? created : "", "Path", path ? path : "", "Args", args, "State",
 	    "Status", container_state_name(rec->state), "Running", running, "Paused",
 	    rec->state == CONTAINER_PAUSED, "Restarting", rec->state == CONTAINER_RESTARTING, "OOMKilled",
 	    rec->oom_killed, "Dead", rec->state == CONTAINER_DEAD, "Pid", running ? rec->pid : 0, "ExitCode",
 	    rec->exit_code, "Error", rec->error ? rec->error : "", "StartedAt", started ? started : "",
-	    "FinishedAt", finished ? finished : "", "Image", rec->image_id, "ResolvConfPath", dir, "/resolv.conf",
-	    "HostnamePath", dir, "/hostname", "HostsPath", dir, "/hosts", "LogPath", log, "Name",
-	    name ? name : "", "RestartCount", rec->restart_count, "Driver", "overlay2", "Platform", "linux",
-	    "HostConfig", host, "Config", body, "Mounts");
+	    "FinishedAt", finished ? finished : "", "Image", rec->image_id, "ResolvConfPath", dir,
+	    "/resolv.conf", "HostnamePath", dir, "/hostname", "HostsPath", dir, "/hosts", "LogPath", log,
+	    "Name", name ? name : "", "RestartCount", rec->restart_count, "Driver", "overlay2", "Platform",
+	    "linux", "HostConfig", host, "Config", body, "Mounts");
 	free(dir);
 	free(log);
 	free(name);
@@ -645,7 +648,8 @@ static const struct cli_flag kill_flags[] = {
 };
 static const struct cli_flag rm_flags[] = {
     CLI_BOOL("force", 'f', struct rm_args, force, "Force the removal of a running container (uses SIGKILL)"),
-    CLI_BOOL("volumes", 'v', struct rm_args, volumes, "Remove anonymous volumes associated with the container"),
+    CLI_BOOL("volumes", 'v', struct rm_args, volumes,
+             "Remove anonymous volumes associated with the container"),
     CLI_BOOL("link", 'l', struct rm_args, link, "Remove the specified link"),
     CLI_END,
 };
@@ -654,7 +658,8 @@ static const struct cli_flag ps_flags[] = {
     CLI_LIST("filter", 'f', struct ps_args, filters, "Filter output based on conditions provided"),
     CLI_STRING("format", 0, struct ps_args, format, "Format output using a custom template"),
     CLI_INT("last", 'n', struct ps_args, last, "Show n last created containers (includes all states)"),
-    CLI_BOOL("latest", 'l', struct ps_args, latest, "Show the latest created container (includes all states)"),
+    CLI_BOOL("latest", 'l', struct ps_args, latest,
+             "Show the latest created container (includes all states)"),
     CLI_BOOL("no-trunc", 0, struct ps_args, no_trunc, "Don't truncate output"),
     CLI_BOOL("quiet", 'q', struct ps_args, quiet, "Only display container IDs"),
     CLI_BOOL("size", 's', struct ps_args, size, "Display total file sizes"),
@@ -676,51 +681,77 @@ static const struct cli_flag inspect_flags[] = {
     CLI_END,
 };
 
-#define LIST_COMMAND(name_, fn, fl, T, min, usage_, help_) LIST_COMMAND_F(name_, fn, 0, fl, T, min, usage_, help_)
-#define LIST_COMMAND_F(name_, fn, extra, fl, T, min, usage_, help_)                                              \
-	{.name = (name_), .run = (fn), .flags = CLI_NEEDS_ENGINE | (extra), .min_args = (min),                   \
-	 .max_args = CLI_ARGS_ANY,                                                                               \
-	 .options = (fl), .opts_size = sizeof(T), .usage = (usage_), .help = (help_)}
+#define LIST_COMMAND(name_, fn, fl, T, min, usage_, help_)                                                   \
+	LIST_COMMAND_F(name_, fn, 0, fl, T, min, usage_, help_)
+#define LIST_COMMAND_F(name_, fn, extra, fl, T, min, usage_, help_)                                          \
+	{                                                                                                    \
+		.name = (name_), .run = (fn), .flags = CLI_NEEDS_ENGINE | (extra), .min_args = (min),        \
+		.max_args = CLI_ARGS_ANY, .options = (fl), .opts_size = sizeof(T), .usage = (usage_),        \
+		.help = (help_)                                                                              \
+	}
 
-#define CONTAINER_COMMANDS(ps_name, rm_name)                                                                     \
-	{.name = "run", .run = cmd_run, .flags = CLI_NEEDS_ENGINE | CLI_STOP_AT_ARG | CLI_ENTERS_CONTAINER, .min_args = 1,              \
-	 .max_args = CLI_ARGS_ANY, .options = run_flag_table, .opts_size = sizeof(struct run_flags),             \
-	 .usage = "[OPTIONS] IMAGE [COMMAND] [ARG...]", .help = "Create and run a new container from an image"}, \
-	    {.name = "create", .run = cmd_create, .flags = CLI_NEEDS_ENGINE | CLI_STOP_AT_ARG, .min_args = 1,    \
-	     .max_args = CLI_ARGS_ANY, .options = run_flag_table, .opts_size = sizeof(struct run_flags),         \
-	     .usage = "[OPTIONS] IMAGE [COMMAND] [ARG...]", .help = "Create a new container"},                   \
-	    LIST_COMMAND_F("start", cmd_start, CLI_ENTERS_CONTAINER, start_flags, struct start_args, 1,                \
-			   "[OPTIONS] CONTAINER [CONTAINER...]",                                                 \
-			 "Start one or more stopped containers"),                                                \
-	    LIST_COMMAND("stop", cmd_stop, stop_flags, struct stop_args, 1, "[OPTIONS] CONTAINER [CONTAINER...]",  \
-			 "Stop one or more running containers"),                                                 \
-	    LIST_COMMAND("kill", cmd_kill, kill_flags, struct kill_args, 1, "[OPTIONS] CONTAINER [CONTAINER...]",  \
-			 "Kill one or more running containers"),                                                 \
-	    LIST_COMMAND(rm_name, cmd_rm, rm_flags, struct rm_args, 1, "[OPTIONS] CONTAINER [CONTAINER...]",       \
-			 "Remove one or more containers"),                                                       \
-	    LIST_COMMAND("wait", cmd_wait, NULL, struct rm_args, 1, "CONTAINER [CONTAINER...]",                    \
-			 "Block until one or more containers stop, then print their exit codes"),                \
-	    {.name = (ps_name), .run = cmd_ps, .flags = CLI_NEEDS_ENGINE, .max_args = 0, .options = ps_flags,    \
-	     .opts_size = sizeof(struct ps_args), .usage = "[OPTIONS]", .help = "List containers"},              \
-	{                                                                                                        \
-		.name = "logs", .run = cmd_logs, .flags = CLI_NEEDS_ENGINE, .min_args = 1, .max_args = 1,        \
-		.options = logs_flags, .opts_size = sizeof(struct logs_args), .usage = "[OPTIONS] CONTAINER",    \
-		.help = "Fetch the logs of a container"                                                          \
+#define CONTAINER_COMMANDS(ps_name, rm_name)                                                                 \
+	{.name = "run",                                                                                      \
+	 .run = cmd_run,                                                                                     \
+	 .flags = CLI_NEEDS_ENGINE | CLI_STOP_AT_ARG | CLI_ENTERS_CONTAINER,                                 \
+	 .min_args = 1,                                                                                      \
+	 .max_args = CLI_ARGS_ANY,                                                                           \
+	 .options = run_flag_table,                                                                          \
+	 .opts_size = sizeof(struct run_flags),                                                              \
+	 .usage = "[OPTIONS] IMAGE [COMMAND] [ARG...]",                                                      \
+	 .help = "Create and run a new container from an image"},                                            \
+	    {.name = "create",                                                                               \
+	     .run = cmd_create,                                                                              \
+	     .flags = CLI_NEEDS_ENGINE | CLI_STOP_AT_ARG,                                                    \
+	     .min_args = 1,                                                                                  \
+	     .max_args = CLI_ARGS_ANY,                                                                       \
+	     .options = run_flag_table,                                                                      \
+	     .opts_size = sizeof(struct run_flags),                                                          \
+	     .usage = "[OPTIONS] IMAGE [COMMAND] [ARG...]",                                                  \
+	     .help = "Create a new container"},                                                              \
+	    LIST_COMMAND_F("start", cmd_start, CLI_ENTERS_CONTAINER, start_flags, struct start_args, 1,      \
+	                   "[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers"),    \
+	    LIST_COMMAND("stop", cmd_stop, stop_flags, struct stop_args, 1,                                  \
+	                 "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers"),       \
+	    LIST_COMMAND("kill", cmd_kill, kill_flags, struct kill_args, 1,                                  \
+	                 "[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers"),       \
+	    LIST_COMMAND(rm_name, cmd_rm, rm_flags, struct rm_args, 1, "[OPTIONS] CONTAINER [CONTAINER...]", \
+	                 "Remove one or more containers"),                                                   \
+	    LIST_COMMAND("wait", cmd_wait, NULL, struct rm_args, 1, "CONTAINER [CONTAINER...]",              \
+	                 "Block until one or more containers stop, then print their exit codes"),            \
+	    {.name = (ps_name),                                                                              \
+	     .run = cmd_ps,                                                                                  \
+	     .flags = CLI_NEEDS_ENGINE,                                                                      \
+	     .max_args = 0,                                                                                  \
+	     .options = ps_flags,                                                                            \
+	     .opts_size = sizeof(struct ps_args),                                                            \
+	     .usage = "[OPTIONS]",                                                                           \
+	     .help = "List containers"},                                                                     \
+	{                                                                                                    \
+		.name = "logs", .run = cmd_logs, .flags = CLI_NEEDS_ENGINE, .min_args = 1, .max_args = 1,    \
+		.options = logs_flags, .opts_size = sizeof(struct logs_args),                                \
+		.usage = "[OPTIONS] CONTAINER", .help = "Fetch the logs of a container"                      \
 	}
 
 const struct cli_command container_toplevel_commands[] = {
     CONTAINER_COMMANDS("ps", "rm"),
-    LIST_COMMAND("inspect", cmd_inspect, inspect_flags, struct inspect_args, 1, "[OPTIONS] NAME|ID [NAME|ID...]",
-		 "Return low-level information on Docker objects"),
+    LIST_COMMAND("inspect", cmd_inspect, inspect_flags, struct inspect_args, 1,
+                 "[OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on Docker objects"),
     {.name = NULL},
 };
 
 const struct cli_command container_commands[] = {
     CONTAINER_COMMANDS("ls", "rm"),
-    LIST_COMMAND("inspect", cmd_inspect, inspect_flags, struct inspect_args, 1, "[OPTIONS] CONTAINER [CONTAINER...]",
-		 "Display detailed information on one or more containers"),
+    LIST_COMMAND("inspect", cmd_inspect, inspect_flags, struct inspect_args, 1,
+                 "[OPTIONS] CONTAINER [CONTAINER...]",
+                 "Display detailed information on one or more containers"),
     /* What a monitor runs when its container exited (not for people). */
-    {.name = "cleanup", .run = cmd_cleanup, .flags = CLI_NEEDS_ENGINE | CLI_ENTERS_CONTAINER, .min_args = 1, .max_args = 1,
-     .usage = "CONTAINER", .help = "Record a detached container's exit (run by its monitor)"},
+    {.name = "cleanup",
+     .run = cmd_cleanup,
+     .flags = CLI_NEEDS_ENGINE | CLI_ENTERS_CONTAINER,
+     .min_args = 1,
+     .max_args = 1,
+     .usage = "CONTAINER",
+     .help = "Record a detached container's exit (run by its monitor)"},
     {.name = NULL},
 };

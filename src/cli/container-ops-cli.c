@@ -541,7 +541,7 @@ struct no_opts {
 #define OPS_COMMANDS                                                                                         \
 	{.name = "exec",                                                                                     \
 	 .run = cmd_exec,                                                                                    \
-	 .flags = CLI_NEEDS_ENGINE | CLI_STOP_AT_ARG | CLI_ENTERS_CONTAINER,                                                        \
+	 .flags = CLI_NEEDS_ENGINE | CLI_STOP_AT_ARG | CLI_ENTERS_CONTAINER,                                 \
 	 .min_args = 2,                                                                                      \
 	 .max_args = CLI_ARGS_ANY,                                                                           \
 	 .options = exec_flags,                                                                              \
@@ -582,7 +582,7 @@ struct no_opts {
 	     .help = "Unpause all processes within one or more containers"},                                 \
 	    {.name = "restart",                                                                              \
 	     .run = cmd_restart,                                                                             \
-	     .flags = CLI_NEEDS_ENGINE | CLI_ENTERS_CONTAINER,                                                                      \
+	     .flags = CLI_NEEDS_ENGINE | CLI_ENTERS_CONTAINER,                                               \
 	     .min_args = 1,                                                                                  \
 	     .max_args = CLI_ARGS_ANY,                                                                       \
 	     .options = restart_flags,                                                                       \

@@ -29,7 +29,10 @@ static void print_usage(FILE *f, const char *parent, const struct cli_command *c
 		fprintf(f, "\nOptions:\n");
 		for (const struct cli_flag *fl = cmd->options; fl->name; fl++) {
 			char left[64];
-			const char *arg = fl->kind == CLI_FLAG_BOOL ? "" : fl->kind == CLI_FLAG_INT ? " int" : fl->kind == CLI_FLAG_LIST ? " list" : " string";
+			const char *arg = fl->kind == CLI_FLAG_BOOL   ? ""
+			                  : fl->kind == CLI_FLAG_INT  ? " int"
+			                  : fl->kind == CLI_FLAG_LIST ? " list"
+			                                              : " string";
 			if (fl->shorthand)
 				snprintf(left, sizeof(left), "-%c, --%s%s", fl->shorthand, fl->name, arg);
 			else
@@ -50,7 +53,7 @@ static void print_table(FILE *f, const char *parent, const struct cli_command *t
 #define AT(obj, off, type) ((type *)((char *)(obj) + (off)))
 
 int cli_parse_flags(const struct cli_flag *flags, bool stop_at_arg, const char *what, int argc, char **argv,
-		    void *opts, int *ret_optind)
+                    void *opts, int *ret_optind)
 {
 	size_t n = 0;
 	while (flags && flags[n].name)
@@ -65,7 +68,8 @@ int cli_parse_flags(const struct cli_flag *flags, bool stop_at_arg, const char *
 	*s++ = ':'; /* a missing argument is reported as ':' */
 	for (size_t i = 0; i < n; i++) {
 		bool arg = flags[i].kind != CLI_FLAG_BOOL;
-		longopts[i] = (struct option){flags[i].name, arg ? required_argument : no_argument, NULL, 256 + (int)i};
+		longopts[i] =
+		    (struct option){flags[i].name, arg ? required_argument : no_argument, NULL, 256 + (int)i};
 		if (flags[i].shorthand) {
 			*s++ = flags[i].shorthand;
 			if (arg)
@@ -119,8 +123,10 @@ int cli_parse_flags(const struct cli_flag *flags, bool stop_at_arg, const char *
 			errno = 0;
 			long v = strtol(optarg, &end, 10);
 			if (errno || *end || end == optarg || v < INT_MIN || v > INT_MAX) {
-				fprintf(stderr, "invalid argument \"%s\" for \"--%s\" flag: not an integer\nSee '%s --help'.\n",
-					optarg, f->name, what);
+				fprintf(stderr,
+				        "invalid argument \"%s\" for \"--%s\" flag: not an integer\nSee '%s "
+				        "--help'.\n",
+				        optarg, f->name, what);
 				return EXIT_ENGINE;
 			}
 			*AT(opts, f->off, int) = (int)v;
@@ -155,7 +161,7 @@ static bool wants_help(int argc, char **argv)
 }
 
 int cli_dispatch(const struct cli_command *table, struct cli_global *global, const char *parent, int argc,
-		 char **argv)
+                 char **argv)
 {
 	if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
 	    strcmp(argv[0], "help") == 0) {
@@ -184,7 +190,8 @@ int cli_dispatch(const struct cli_command *table, struct cli_global *global, con
 	if (opts == NULL)
 		return EXIT_ENGINE;
 	int optind_ = 0;
-	int code = cli_parse_flags(cmd->options, cmd->flags & CLI_STOP_AT_ARG, what, argc, argv, opts, &optind_);
+	int code =
+	    cli_parse_flags(cmd->options, cmd->flags & CLI_STOP_AT_ARG, what, argc, argv, opts, &optind_);
 	if (code == 0 || code > 0) {
 		if (code == 0)
 			print_usage(stdout, parent, cmd);
@@ -194,11 +201,14 @@ int cli_dispatch(const struct cli_command *table, struct cli_global *global, con
 	int nargs = argc - optind_;
 	if (nargs < cmd->min_args || (cmd->max_args != CLI_ARGS_ANY && nargs > cmd->max_args)) {
 		const char *how = cmd->min_args == cmd->max_args ? "exactly"
-				  : nargs < cmd->min_args	 ? "at least"
-								 : "at most";
+		                  : nargs < cmd->min_args        ? "at least"
+		                                                 : "at most";
 		int want = nargs < cmd->min_args ? cmd->min_args : cmd->max_args;
-		fprintf(stderr, "vessel: \"%s\" requires %s %d argument%s.\nSee '%s --help'.\n\nUsage:  %s %s\n\n%s\n",
-			what, how, want, want == 1 ? "" : "s", what, what, cmd->usage ? cmd->usage : "", cmd->help);
+		fprintf(
+		    stderr,
+		    "vessel: \"%s\" requires %s %d argument%s.\nSee '%s --help'.\n\nUsage:  %s %s\n\n%s\n",
+		    what, how, want, want == 1 ? "" : "s", what, what, cmd->usage ? cmd->usage : "",
+		    cmd->help);
 		cli_flags_free(cmd->options, opts);
 		return EXIT_ENGINE;
 	}

@@ -10,7 +10,7 @@
 #include "util/strv.h"
 
 struct table {
-	char *template;	 /* with Go's escapes turned into characters */
+	char *template; /* with Go's escapes turned into characters */
 	bool header;
 	char *header_line;
 	char **lines;
@@ -35,7 +35,7 @@ static char *unescape(const char *s)
 }
 
 int table_new(const char *format, const char *columns, const char *headers, struct table **ret,
-	      struct vsl_error **err)
+              struct vsl_error **err)
 {
 	struct table *t = calloc(1, sizeof(*t));
 	if (t == NULL)

@@ -24,7 +24,7 @@ struct table;
  * TEMPLATE (no header, one line per row). columns: the default template, e.g.
  * "{{.Repository}}\t{{.Tag}}"; headers the matching titles ("REPOSITORY\tTAG"). */
 int table_new(const char *format, const char *columns, const char *headers, struct table **ret,
-	      struct vsl_error **err);
+              struct vsl_error **err);
 int table_row(struct table *t, format_lookup_fn lookup, void *row, struct vsl_error **err);
 /* Prints with columns aligned as Go's tabwriter (padding 3), then frees. */
 void table_print_free(struct table *t);

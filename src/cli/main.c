@@ -42,12 +42,8 @@ static struct cli_command *concat(const struct cli_command *const *tables, size_
 
 /* One table per file of commands: add a file's table here and to its group. */
 static const struct cli_command *const toplevel_tables[] = {
-    container_toplevel_commands,
-    container_fs_commands,
-    container_ops_toplevel_commands,
-    image_toplevel_commands,
-    transfer_commands,
-    network_toplevel_commands,
+    container_toplevel_commands, container_fs_commands, container_ops_toplevel_commands,
+    image_toplevel_commands,     transfer_commands,     network_toplevel_commands,
 };
 static const struct cli_command *const container_tables[] = {
     container_commands,
@@ -84,8 +80,10 @@ static const struct cli_flag global_flags[] = {
     CLI_STRING("root", 0, struct cli_global, root, "Root of persistent state (default /var/lib/vessel)"),
     CLI_STRING("runroot", 0, struct cli_global, runroot, "Root of runtime state (default /run/vessel)"),
     CLI_STRING("config", 0, struct cli_global, config_file, "Config file (default /etc/vessel/config.json)"),
-    CLI_LIST("registry-mirror", 0, struct cli_global, registry_mirrors, "Registry mirror, tried first for docker.io"),
-    CLI_LIST("insecure-registry", 0, struct cli_global, insecure_registries, "Registry reached over plain HTTP"),
+    CLI_LIST("registry-mirror", 0, struct cli_global, registry_mirrors,
+             "Registry mirror, tried first for docker.io"),
+    CLI_LIST("insecure-registry", 0, struct cli_global, insecure_registries,
+             "Registry reached over plain HTTP"),
     CLI_BOOL("debug", 'D', struct cli_global, debug, "Enable debug output"),
     CLI_END,
 };
@@ -98,7 +96,8 @@ int main(int argc, char **argv)
 		argv[1] = "version";
 
 	/* Docker's top-level names, then one group per room. */
-	struct cli_command *table = concat(toplevel_tables, ARRAY_SIZE(toplevel_tables), ARRAY_SIZE(groups) + 2);
+	struct cli_command *table =
+	    concat(toplevel_tables, ARRAY_SIZE(toplevel_tables), ARRAY_SIZE(groups) + 2);
 	if (table == NULL)
 		return 125;
 	size_t n = 0;
@@ -109,16 +108,20 @@ int main(int argc, char **argv)
 		if ((subs[g] = concat(groups[g].tables, groups[g].n_tables, 0)) == NULL)
 			return 125;
 		table[n++] = (struct cli_command){.name = groups[g].name,
-						  .flags = CLI_GROUP,
-						  .usage = "COMMAND",
-						  .help = groups[g].help,
-						  .sub = subs[g]};
+		                                  .flags = CLI_GROUP,
+		                                  .usage = "COMMAND",
+		                                  .help = groups[g].help,
+		                                  .sub = subs[g]};
 	}
-	table[n++] = (struct cli_command){
-	    .name = "version", .run = cmd_version, .max_args = 0, .help = "Show the vessel version information"};
+	table[n++] = (struct cli_command){.name = "version",
+	                                  .run = cmd_version,
+	                                  .max_args = 0,
+	                                  .help = "Show the vessel version information"};
 	/* Listed for --help; main() hands `runtime` to runc's command line before dispatch. */
-	table[n++] = (struct cli_command){.name = "runtime", .run = cmd_version, .max_args = CLI_ARGS_ANY,
-					  .help = "The OCI runtime, with runc's command line"};
+	table[n++] = (struct cli_command){.name = "runtime",
+	                                  .run = cmd_version,
+	                                  .max_args = CLI_ARGS_ANY,
+	                                  .help = "The OCI runtime, with runc's command line"};
 
 	struct cli_global global = {0};
 	int optind_ = 0;

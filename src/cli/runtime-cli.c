@@ -25,7 +25,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 
-#define VERSION "0.1.0"
+#define VERSION      "0.1.0"
 #define DEFAULT_ROOT "/run/vessel-runtime"
 
 struct cli {
@@ -51,7 +51,7 @@ static void strlist_add(struct strlist *l, char *s)
 }
 
 static int usage_error(const struct cli *cli, const char *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int usage_error(const struct cli *cli, const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
@@ -79,8 +79,8 @@ static int need_args(const struct cli *cli, const char *cmd, int argc, int optin
 {
 	int have = argc - optind_;
 	if (have != want)
-		return usage_error(cli, cmd, "requires exactly %d argument%s, got %d", want, want == 1 ? "" : "s",
-				   have);
+		return usage_error(cli, cmd, "requires exactly %d argument%s, got %d", want,
+		                   want == 1 ? "" : "s", have);
 	return 0;
 }
 
@@ -89,7 +89,10 @@ static void reset_getopt(void)
 	optind = 0; /* 0: full re-initialisation in glibc, for the next getopt_long */
 }
 
-#define HELP_OPTION {"help", no_argument, NULL, 'h'}
+#define HELP_OPTION                                                                                          \
+	{                                                                                                    \
+		"help", no_argument, NULL, 'h'                                                               \
+	}
 
 static int print_help(const char *text)
 {
@@ -99,39 +102,52 @@ static int print_help(const char *text)
 
 /* ---- create / run ------------------------------------------------------ */
 
-static int parse_create_opts(const struct cli *cli, const char *cmd, int argc, char **argv, struct rt_create_opts *o,
-			     bool *detach)
+static int parse_create_opts(const struct cli *cli, const char *cmd, int argc, char **argv,
+                             struct rt_create_opts *o, bool *detach)
 {
 	static const struct option opts[] = {
-		{"bundle", required_argument, NULL, 'b'},
-		{"console-socket", required_argument, NULL, 'c'},
-		{"pid-file", required_argument, NULL, 'p'},
-		{"no-pivot", no_argument, NULL, 'P'},
-		{"no-new-keyring", no_argument, NULL, 'K'},
-		{"preserve-fds", required_argument, NULL, 'f'},
-		{"detach", no_argument, NULL, 'd'},
-		{"keep", no_argument, NULL, 'k'},
-		{"no-subreaper", no_argument, NULL, 'S'},
-		HELP_OPTION,
-		{0},
+	    {"bundle", required_argument, NULL, 'b'},
+	    {"console-socket", required_argument, NULL, 'c'},
+	    {"pid-file", required_argument, NULL, 'p'},
+	    {"no-pivot", no_argument, NULL, 'P'},
+	    {"no-new-keyring", no_argument, NULL, 'K'},
+	    {"preserve-fds", required_argument, NULL, 'f'},
+	    {"detach", no_argument, NULL, 'd'},
+	    {"keep", no_argument, NULL, 'k'},
+	    {"no-subreaper", no_argument, NULL, 'S'},
+	    HELP_OPTION,
+	    {0},
 	};
 	reset_getopt();
 	int c;
 	while ((c = getopt_long(argc, argv, "+b:dh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'b': o->bundle = optarg; break;
-		case 'c': o->console_socket = optarg; break;
-		case 'p': o->pid_file = optarg; break;
-		case 'P': o->no_pivot = true; break;
-		case 'K': o->no_new_keyring = true; break;
-		case 'f': o->preserve_fds = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'b':
+			o->bundle = optarg;
+			break;
+		case 'c':
+			o->console_socket = optarg;
+			break;
+		case 'p':
+			o->pid_file = optarg;
+			break;
+		case 'P':
+			o->no_pivot = true;
+			break;
+		case 'K':
+			o->no_new_keyring = true;
+			break;
+		case 'f':
+			o->preserve_fds = (unsigned)strtoul(optarg, NULL, 10);
+			break;
 		case 'd':
 			if (detach == NULL)
 				return usage_error(cli, cmd, "unknown flag --detach");
 			*detach = true;
 			break;
 		case 'k':
-		case 'S': break;
+		case 'S':
+			break;
 		case 'h':
 			printf("Usage: %s %s [options] <container-id>\n\n"
 			       "  -b, --bundle DIR         bundle directory (default: current directory)\n"
@@ -140,9 +156,11 @@ static int parse_create_opts(const struct cli *cli, const char *cmd, int argc, c
 			       "      --no-pivot           MS_MOVE + chroot instead of pivot_root\n"
 			       "      --no-new-keyring     keep the caller's session keyring\n"
 			       "      --preserve-fds N     pass N extra fds (from 3) to the container\n%s",
-			       cli->prog, cmd, detach ? "  -d, --detach             do not wait for the container\n" : "");
+			       cli->prog, cmd,
+			       detach ? "  -d, --detach             do not wait for the container\n" : "");
 			return -2;
-		default: return usage_error(cli, cmd, "unknown option");
+		default:
+			return usage_error(cli, cmd, "unknown option");
 		}
 	}
 	if (need_args(cli, cmd, argc, optind, 1))
@@ -197,17 +215,17 @@ static int simple_id_cmd(struct cli *cli, const char *cmd, int argc, char **argv
 	return 0;
 }
 
-#define SIMPLE_CMD(name, call)                                                                     \
-	static int cmd_##name(struct cli *cli, int argc, char **argv)                               \
-	{                                                                                          \
-		const char *id = NULL;                                                             \
-		int r = simple_id_cmd(cli, #name, argc, argv, &id);                                \
-		if (r)                                                                             \
-			return r == -2 ? 0 : r;                                                    \
-		struct vsl_error *err = NULL;                                                      \
-		if (call(&cli->ctx, id, &err) < 0)                                                 \
-			return fail(cli, err);                                                     \
-		return 0;                                                                          \
+#define SIMPLE_CMD(name, call)                                                                               \
+	static int cmd_##name(struct cli *cli, int argc, char **argv)                                        \
+	{                                                                                                    \
+		const char *id = NULL;                                                                       \
+		int r = simple_id_cmd(cli, #name, argc, argv, &id);                                          \
+		if (r)                                                                                       \
+			return r == -2 ? 0 : r;                                                              \
+		struct vsl_error *err = NULL;                                                                \
+		if (call(&cli->ctx, id, &err) < 0)                                                           \
+			return fail(cli, err);                                                               \
+		return 0;                                                                                    \
 	}
 
 SIMPLE_CMD(start, rt_start)
@@ -364,7 +382,8 @@ static int cmd_ps(struct cli *cli, int argc, char **argv)
 			_cleanup_free_ char *copy = strdup(line);
 			char *save = NULL;
 			int col = 0;
-			for (char *t = strtok_r(copy, " \t\n", &save); t; t = strtok_r(NULL, " \t\n", &save), col++)
+			for (char *t = strtok_r(copy, " \t\n", &save); t;
+			     t = strtok_r(NULL, " \t\n", &save), col++)
 				if (strcmp(t, "PID") == 0)
 					pid_col = col;
 			fputs(line, stdout);
@@ -389,7 +408,7 @@ static int cmd_ps(struct cli *cli, int argc, char **argv)
 static int cmd_list(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"format", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'}, HELP_OPTION, {0}};
+	    {"format", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'}, HELP_OPTION, {0}};
 	const char *format = "table";
 	bool quiet = false;
 	reset_getopt();
@@ -419,23 +438,25 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 		for (size_t i = 0; i < n; i++) {
 			struct passwd *pw = getpwuid(l[i].state.owner);
 			json_array_append_new(
-				a, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "ociVersion", "1.2.0", "id",
-					     l[i].state.id, "pid",
-					     (json_int_t)(l[i].status == RT_STOPPED ? 0 : l[i].state.pid), "status",
-					     rt_status_name(l[i].status), "bundle", l[i].state.bundle, "rootfs",
-					     l[i].state.rootfs, "created", l[i].state.created, "owner",
-					     pw ? pw->pw_name : "#"));
+			    a, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "ociVersion", "1.2.0",
+			                 "id", l[i].state.id, "pid",
+			                 (json_int_t)(l[i].status == RT_STOPPED ? 0 : l[i].state.pid),
+			                 "status", rt_status_name(l[i].status), "bundle", l[i].state.bundle,
+			                 "rootfs", l[i].state.rootfs, "created", l[i].state.created, "owner",
+			                 pw ? pw->pw_name : "#"));
 		}
 		_cleanup_free_ char *s = json_dumps(a, JSON_COMPACT);
 		json_decref(a);
 		printf("%s\n", s);
 	} else {
-		printf("%-12s   %-8s   %-10s   %-40s   %-30s   %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
+		printf("%-12s   %-8s   %-10s   %-40s   %-30s   %s\n", "ID", "PID", "STATUS", "BUNDLE",
+		       "CREATED", "OWNER");
 		for (size_t i = 0; i < n; i++) {
 			struct passwd *pw = getpwuid(l[i].state.owner);
 			printf("%-12s   %-8d   %-10s   %-40s   %-30s   %s\n", l[i].state.id,
-			       l[i].status == RT_STOPPED ? 0 : (int)l[i].state.pid, rt_status_name(l[i].status),
-			       l[i].state.bundle, l[i].state.created, pw ? pw->pw_name : "#");
+			       l[i].status == RT_STOPPED ? 0 : (int)l[i].state.pid,
+			       rt_status_name(l[i].status), l[i].state.bundle, l[i].state.created,
+			       pw ? pw->pw_name : "#");
 		}
 	}
 	rt_list_free(l, n);
@@ -447,24 +468,24 @@ static int cmd_list(struct cli *cli, int argc, char **argv)
 static int cmd_exec(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"console-socket", required_argument, NULL, 'c'},
-		{"cwd", required_argument, NULL, 'w'},
-		{"env", required_argument, NULL, 'e'},
-		{"tty", no_argument, NULL, 't'},
-		{"user", required_argument, NULL, 'u'},
-		{"additional-gids", required_argument, NULL, 'g'},
-		{"process", required_argument, NULL, 'p'},
-		{"detach", no_argument, NULL, 'd'},
-		{"pid-file", required_argument, NULL, 'P'},
-		{"process-label", required_argument, NULL, 'L'},
-		{"apparmor", required_argument, NULL, 'A'},
-		{"no-new-privs", no_argument, NULL, 'N'},
-		{"cap", required_argument, NULL, 'C'},
-		{"preserve-fds", required_argument, NULL, 'f'},
-		{"ignore-paused", no_argument, NULL, 'I'},
-		{"cgroup", required_argument, NULL, 'G'},
-		HELP_OPTION,
-		{0},
+	    {"console-socket", required_argument, NULL, 'c'},
+	    {"cwd", required_argument, NULL, 'w'},
+	    {"env", required_argument, NULL, 'e'},
+	    {"tty", no_argument, NULL, 't'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"additional-gids", required_argument, NULL, 'g'},
+	    {"process", required_argument, NULL, 'p'},
+	    {"detach", no_argument, NULL, 'd'},
+	    {"pid-file", required_argument, NULL, 'P'},
+	    {"process-label", required_argument, NULL, 'L'},
+	    {"apparmor", required_argument, NULL, 'A'},
+	    {"no-new-privs", no_argument, NULL, 'N'},
+	    {"cap", required_argument, NULL, 'C'},
+	    {"preserve-fds", required_argument, NULL, 'f'},
+	    {"ignore-paused", no_argument, NULL, 'I'},
+	    {"cgroup", required_argument, NULL, 'G'},
+	    HELP_OPTION,
+	    {0},
 	};
 	struct rt_exec_opts o = {0};
 	struct strlist env = {0}, gids = {0}, caps = {0};
@@ -472,27 +493,58 @@ static int cmd_exec(struct cli *cli, int argc, char **argv)
 	int c, r = 0;
 	while ((c = getopt_long(argc, argv, "+e:tu:g:p:dc:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': o.console_socket = optarg; break;
-		case 'w': o.cwd = optarg; break;
-		case 'e': strlist_add(&env, optarg); break;
-		case 't': o.tty = true; break;
-		case 'u': o.user = optarg; break;
-		case 'g': strlist_add(&gids, optarg); break;
-		case 'p': o.process_file = optarg; break;
-		case 'd': o.detach = true; break;
-		case 'P': o.pid_file = optarg; break;
-		case 'L': o.process_label = optarg; break;
-		case 'A': o.apparmor = optarg; break;
-		case 'N': o.no_new_privs = true; break;
-		case 'C': strlist_add(&caps, optarg); break;
-		case 'f': o.preserve_fds = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'c':
+			o.console_socket = optarg;
+			break;
+		case 'w':
+			o.cwd = optarg;
+			break;
+		case 'e':
+			strlist_add(&env, optarg);
+			break;
+		case 't':
+			o.tty = true;
+			break;
+		case 'u':
+			o.user = optarg;
+			break;
+		case 'g':
+			strlist_add(&gids, optarg);
+			break;
+		case 'p':
+			o.process_file = optarg;
+			break;
+		case 'd':
+			o.detach = true;
+			break;
+		case 'P':
+			o.pid_file = optarg;
+			break;
+		case 'L':
+			o.process_label = optarg;
+			break;
+		case 'A':
+			o.apparmor = optarg;
+			break;
+		case 'N':
+			o.no_new_privs = true;
+			break;
+		case 'C':
+			strlist_add(&caps, optarg);
+			break;
+		case 'f':
+			o.preserve_fds = (unsigned)strtoul(optarg, NULL, 10);
+			break;
 		case 'I':
-		case 'G': break;
+		case 'G':
+			break;
 		case 'h':
 			r = print_help("Usage: exec [options] <container-id> <command> [args...]\n"
-				       "       exec [options] --process FILE <container-id>\n");
+			               "       exec [options] --process FILE <container-id>\n");
 			goto out;
-		default: r = usage_error(cli, "exec", "unknown option"); goto out;
+		default:
+			r = usage_error(cli, "exec", "unknown option");
+			goto out;
 		}
 	}
 	if (argc - optind < 1 || (o.process_file == NULL && argc - optind < 2)) {
@@ -522,19 +574,19 @@ out:
 static int cmd_update(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"resources", required_argument, NULL, 'r'},
-		{"memory", required_argument, NULL, 'm'},
-		{"memory-swap", required_argument, NULL, 's'},
-		{"memory-reservation", required_argument, NULL, 'R'},
-		{"cpu-shares", required_argument, NULL, 'S'},
-		{"cpu-quota", required_argument, NULL, 'Q'},
-		{"cpu-period", required_argument, NULL, 'P'},
-		{"cpuset-cpus", required_argument, NULL, 'C'},
-		{"cpuset-mems", required_argument, NULL, 'M'},
-		{"pids-limit", required_argument, NULL, 'p'},
-		{"blkio-weight", required_argument, NULL, 'b'},
-		HELP_OPTION,
-		{0},
+	    {"resources", required_argument, NULL, 'r'},
+	    {"memory", required_argument, NULL, 'm'},
+	    {"memory-swap", required_argument, NULL, 's'},
+	    {"memory-reservation", required_argument, NULL, 'R'},
+	    {"cpu-shares", required_argument, NULL, 'S'},
+	    {"cpu-quota", required_argument, NULL, 'Q'},
+	    {"cpu-period", required_argument, NULL, 'P'},
+	    {"cpuset-cpus", required_argument, NULL, 'C'},
+	    {"cpuset-mems", required_argument, NULL, 'M'},
+	    {"pids-limit", required_argument, NULL, 'p'},
+	    {"blkio-weight", required_argument, NULL, 'b'},
+	    HELP_OPTION,
+	    {0},
 	};
 	/* Flags become a resources document, so both paths share one parser. */
 	json_t *res = json_object();
@@ -548,7 +600,8 @@ static int cmd_update(struct cli *cli, int argc, char **argv)
 		}
 		if (c == 'h') {
 			json_decref(res);
-			return print_help("Usage: update [--resources FILE | --memory N --pids-limit N ...] <container-id>\n");
+			return print_help("Usage: update [--resources FILE | --memory N --pids-limit N ...] "
+			                  "<container-id>\n");
 		}
 		if (c == 'C' || c == 'M') {
 			json_t *cpu = json_object_get(res, "cpu");
@@ -565,15 +618,33 @@ static int cmd_update(struct cli *cli, int argc, char **argv)
 		}
 		const char *group = NULL, *key = NULL;
 		switch (c) {
-		case 'm': group = "memory", key = "limit"; break;
-		case 's': group = "memory", key = "swap"; break;
-		case 'R': group = "memory", key = "reservation"; break;
-		case 'S': group = "cpu", key = "shares"; break;
-		case 'Q': group = "cpu", key = "quota"; break;
-		case 'P': group = "cpu", key = "period"; break;
-		case 'p': group = "pids", key = "limit"; break;
-		case 'b': group = "blockIO", key = "weight"; break;
-		default: json_decref(res); return usage_error(cli, "update", "unknown option");
+		case 'm':
+			group = "memory", key = "limit";
+			break;
+		case 's':
+			group = "memory", key = "swap";
+			break;
+		case 'R':
+			group = "memory", key = "reservation";
+			break;
+		case 'S':
+			group = "cpu", key = "shares";
+			break;
+		case 'Q':
+			group = "cpu", key = "quota";
+			break;
+		case 'P':
+			group = "cpu", key = "period";
+			break;
+		case 'p':
+			group = "pids", key = "limit";
+			break;
+		case 'b':
+			group = "blockIO", key = "weight";
+			break;
+		default:
+			json_decref(res);
+			return usage_error(cli, "update", "unknown option");
 		}
 		json_t *g = json_object_get(res, group);
 		if (!g)
@@ -614,7 +685,7 @@ static int cmd_update(struct cli *cli, int argc, char **argv)
 static int cmd_spec(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"bundle", required_argument, NULL, 'b'}, {"rootless", no_argument, NULL, 'r'}, HELP_OPTION, {0}};
+	    {"bundle", required_argument, NULL, 'b'}, {"rootless", no_argument, NULL, 'r'}, HELP_OPTION, {0}};
 	const char *bundle = ".";
 	bool rootless = false;
 	reset_getopt();
@@ -670,20 +741,20 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"create", cmd_create, true, "create a container"},
-	{"start", cmd_start, false, "start a created container"},
-	{"run", cmd_run, true, "create and start a container"},
-	{"state", cmd_state, false, "output the state of a container"},
-	{"kill", cmd_kill, false, "send a signal to the container's init process"},
-	{"delete", cmd_delete, false, "delete a container and what it holds"},
-	{"exec", cmd_exec, true, "execute a new process inside the container"},
-	{"ps", cmd_ps, false, "list the processes running inside a container"},
-	{"pause", cmd_pause, false, "freeze every process of a container"},
-	{"resume", cmd_resume, false, "thaw a paused container"},
-	{"update", cmd_update, false, "change the resource limits of a container"},
-	{"list", cmd_list, false, "list the containers"},
-	{"spec", cmd_spec, false, "write a new config.json"},
-	{"features", cmd_features, false, "show what this runtime supports"},
+    {"create", cmd_create, true, "create a container"},
+    {"start", cmd_start, false, "start a created container"},
+    {"run", cmd_run, true, "create and start a container"},
+    {"state", cmd_state, false, "output the state of a container"},
+    {"kill", cmd_kill, false, "send a signal to the container's init process"},
+    {"delete", cmd_delete, false, "delete a container and what it holds"},
+    {"exec", cmd_exec, true, "execute a new process inside the container"},
+    {"ps", cmd_ps, false, "list the processes running inside a container"},
+    {"pause", cmd_pause, false, "freeze every process of a container"},
+    {"resume", cmd_resume, false, "thaw a paused container"},
+    {"update", cmd_update, false, "change the resource limits of a container"},
+    {"list", cmd_list, false, "list the containers"},
+    {"spec", cmd_spec, false, "write a new config.json"},
+    {"features", cmd_features, false, "show what this runtime supports"},
 };
 
 static void main_usage(const char *prog)
@@ -705,16 +776,16 @@ static void main_usage(const char *prog)
 int runtime_cli_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"root", required_argument, NULL, 'r'},
-		{"log", required_argument, NULL, 'l'},
-		{"log-format", required_argument, NULL, 'f'},
-		{"debug", no_argument, NULL, 'D'},
-		{"systemd-cgroup", no_argument, NULL, 's'},
-		{"criu", required_argument, NULL, 'C'},
-		{"rootless", required_argument, NULL, 'R'},
-		{"version", no_argument, NULL, 'v'},
-		HELP_OPTION,
-		{0},
+	    {"root", required_argument, NULL, 'r'},
+	    {"log", required_argument, NULL, 'l'},
+	    {"log-format", required_argument, NULL, 'f'},
+	    {"debug", no_argument, NULL, 'D'},
+	    {"systemd-cgroup", no_argument, NULL, 's'},
+	    {"criu", required_argument, NULL, 'C'},
+	    {"rootless", required_argument, NULL, 'R'},
+	    {"version", no_argument, NULL, 'v'},
+	    HELP_OPTION,
+	    {0},
 	};
 	struct cli cli = {.ctx = {.root = DEFAULT_ROOT}, .prog = "vessel-runtime"};
 	const char *log_path = NULL;
@@ -723,24 +794,37 @@ int runtime_cli_main(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'r': cli.ctx.root = optarg; break;
-		case 'l': log_path = optarg; break;
+		case 'r':
+			cli.ctx.root = optarg;
+			break;
+		case 'l':
+			log_path = optarg;
+			break;
 		case 'f':
 			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
-				fprintf(stderr, "%s: --log-format: expected text or json, got '%s'\n", cli.prog, optarg);
+				fprintf(stderr, "%s: --log-format: expected text or json, got '%s'\n",
+				        cli.prog, optarg);
 				return 1;
 			}
 			json_log = strcmp(optarg, "json") == 0;
 			break;
-		case 'D': debug = true; break;
-		case 's': cli.ctx.systemd_cgroup = true; break;
+		case 'D':
+			debug = true;
+			break;
+		case 's':
+			cli.ctx.systemd_cgroup = true;
+			break;
 		case 'C':
-		case 'R': break;
+		case 'R':
+			break;
 		case 'v':
 			printf("vessel-runtime version %s\nspec: 1.2.0\n", VERSION);
 			return 0;
-		case 'h': main_usage(cli.prog); return 0;
-		default: return 1;
+		case 'h':
+			main_usage(cli.prog);
+			return 0;
+		default:
+			return 1;
 		}
 	}
 	if (log_open(log_path, json_log, debug ? LOG_DEBUG : LOG_WARN) < 0) {

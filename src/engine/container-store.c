@@ -34,8 +34,8 @@ static const char *const container_steps[] = {
 };
 
 static const char *const state_names[] = {
-    [CONTAINER_CREATED] = "created", [CONTAINER_RUNNING] = "running",   [CONTAINER_PAUSED] = "paused",
-    [CONTAINER_RESTARTING] = "restarting", [CONTAINER_EXITED] = "exited", [CONTAINER_DEAD] = "dead",
+    [CONTAINER_CREATED] = "created",       [CONTAINER_RUNNING] = "running", [CONTAINER_PAUSED] = "paused",
+    [CONTAINER_RESTARTING] = "restarting", [CONTAINER_EXITED] = "exited",   [CONTAINER_DEAD] = "dead",
     [CONTAINER_REMOVING] = "removing",
 };
 
@@ -69,8 +69,9 @@ void container_record_list_free(struct container_record **l, size_t n)
 	free(l);
 }
 
-#define COLUMNS                                                                                                  \
-	"id, name, image_id, image_name, config, created, state, pid, monitor_pid, started_at, finished_at, "    \
+#define COLUMNS                                                                                              \
+	"id, name, image_id, image_name, config, created, state, pid, monitor_pid, started_at, "             \
+	"finished_at, "                                                                                      \
 	"exit_code, oom_killed, restart_count, error, stop_requested"
 
 static char *column_dup(sqlite3_stmt *s, int i)
@@ -130,18 +131,18 @@ static int name_conflict(struct db *db, const char *name, struct vsl_error **err
 		if (sqlite3_step(s) == SQLITE_ROW)
 			owner = column_dup(s, 0);
 	}
-	return vsl_error_set_code(err, EEXIST,
-				  "Conflict. The container name \"/%s\" is already in use by container \"%s\". You "
-				  "have to remove (or rename) that container to be able to reuse that name.",
-				  name, owner ? owner : "?");
+	return vsl_error_set_code(
+	    err, EEXIST,
+	    "Conflict. The container name \"/%s\" is already in use by container \"%s\". You "
+	    "have to remove (or rename) that container to be able to reuse that name.",
+	    name, owner ? owner : "?");
 }
 
 int container_store_insert(struct db *db, const struct container_record *c, struct vsl_error **err)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r = db_prepare(db,
-			   "INSERT INTO containers (" COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &s,
-			   err);
+	int r = db_prepare(
+	    db, "INSERT INTO containers (" COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &s, err);
 	if (r < 0)
 		return r;
 	bind_text(s, 1, c->id);
@@ -185,7 +186,7 @@ int container_store_get(struct db *db, const char *id, struct container_record *
 }
 
 static int query_ids(struct db *db, const char *sql, const char *param, char **ret_first, int *ret_count,
-		     struct vsl_error **err)
+                     struct vsl_error **err)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r = db_prepare(db, sql, &s, err);
@@ -208,8 +209,8 @@ int container_store_resolve(struct db *db, const char *input, char **ret_id, str
 	/* Docker's order: a full id, then a name, then an id prefix. */
 	_cleanup_free_ char *found = NULL;
 	int n = 0;
-	int r = query_ids(db, "SELECT id FROM containers WHERE id = ?1 OR name = ?1 LIMIT 1", bare_name(input),
-			  &found, &n, err);
+	int r = query_ids(db, "SELECT id FROM containers WHERE id = ?1 OR name = ?1 LIMIT 1",
+	                  bare_name(input), &found, &n, err);
 	if (r < 0)
 		return r;
 	if (n == 0 && input[0] && strspn(input, "0123456789abcdef") == strlen(input)) {
@@ -217,12 +218,12 @@ int container_store_resolve(struct db *db, const char *input, char **ret_id, str
 		/* Only hex digits: no GLOB syntax can hide in the pattern. */
 		if (asprintf(&pattern, "%s*", input) < 0)
 			return vsl_error_errno(err, ENOMEM, "resolve container");
-		if ((r = query_ids(db, "SELECT id FROM containers WHERE id GLOB ? LIMIT 2", pattern, &found, &n,
-				   err)) < 0)
+		if ((r = query_ids(db, "SELECT id FROM containers WHERE id GLOB ? LIMIT 2", pattern, &found,
+		                   &n, err)) < 0)
 			return r;
 		if (n > 1)
-			return vsl_error_set_code(err, EINVAL,
-						  "multiple IDs found with provided prefix: %s", input);
+			return vsl_error_set_code(err, EINVAL, "multiple IDs found with provided prefix: %s",
+			                          input);
 	}
 	if (n == 0)
 		return vsl_error_set_code(err, ENOENT, "no such container: %s", input);
@@ -265,10 +266,10 @@ int container_store_update(struct db *db, const struct container_record *c, stru
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r = db_prepare(db,
-			   "UPDATE containers SET state = ?, pid = ?, monitor_pid = ?, started_at = ?, "
-			   "finished_at = ?, exit_code = ?, oom_killed = ?, restart_count = ?, error = ?, "
-			   "stop_requested = ? WHERE id = ?",
-			   &s, err);
+	                   "UPDATE containers SET state = ?, pid = ?, monitor_pid = ?, started_at = ?, "
+	                   "finished_at = ?, exit_code = ?, oom_killed = ?, restart_count = ?, error = ?, "
+	                   "stop_requested = ? WHERE id = ?",
+	                   &s, err);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int(s, 1, (int)c->state);

@@ -30,11 +30,11 @@ enum container_state {
 const char *container_state_name(enum container_state s);
 
 struct container_record {
-	char *id;	  /* 64 hex */
-	char *name;	  /* without Docker's leading '/' */
-	char *image_id;	  /* sha256:... */
+	char *id;         /* 64 hex */
+	char *name;       /* without Docker's leading '/' */
+	char *image_id;   /* sha256:... */
 	char *image_name; /* as the user gave it ("ubuntu") */
-	char *config;	  /* the ContainerCreate body, JSON */
+	char *config;     /* the ContainerCreate body, JSON */
 	int64_t created;  /* ns since the epoch, as every time here */
 	enum container_state state;
 	int pid; /* of the container's init while it runs, else 0 */
@@ -43,7 +43,7 @@ struct container_record {
 	int exit_code;
 	bool oom_killed;
 	int restart_count;
-	char *error; /* why the last start failed, or NULL */
+	char *error;         /* why the last start failed, or NULL */
 	bool stop_requested; /* by `stop` or `kill`: no restart policy applies */
 };
 
@@ -62,7 +62,8 @@ int container_store_get(struct db *db, const char *id, struct container_record *
  * -ENOENT: "no such container: x". */
 int container_store_resolve(struct db *db, const char *name_or_id, char **ret_id, struct vsl_error **err);
 /* Every container, newest first. */
-int container_store_list(struct db *db, struct container_record ***ret, size_t *ret_n, struct vsl_error **err);
+int container_store_list(struct db *db, struct container_record ***ret, size_t *ret_n,
+                         struct vsl_error **err);
 void container_record_list_free(struct container_record **l, size_t n);
 /* Writes the lifecycle fields (state, pid, monitor_pid, started_at,
  * finished_at, exit_code, oom_killed, restart_count, error, stop_requested) of c. */

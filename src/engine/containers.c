@@ -544,8 +544,9 @@ static int log_options(const struct container_create *c, char **ret_size, char *
 
 /* Replaces this process, the container's parent, with its monitor. Returns
  * only on failure. */
-static void exec_monitor(struct engine *e, const struct container_record *rec, const struct container_create *c,
-			 pid_t pid, int out, int errfd, int in, int master, int ready, struct vsl_error **err)
+static void exec_monitor(struct engine *e, const struct container_record *rec,
+                         const struct container_create *c, pid_t pid, int out, int errfd, int in, int master,
+                         int ready, struct vsl_error **err)
 {
 	_cleanup_free_ char *attach = run_path(e, rec->id, "attach.sock");
 	_cleanup_free_ char *exit_file = run_path(e, rec->id, "exit");
@@ -720,7 +721,7 @@ fail:
 
 /* Starts the container under a monitor; rec is updated and recorded. */
 static int start_detached(struct engine *e, struct container_record *rec, const struct container_create *c,
-			  struct vsl_error **err)
+                          struct vsl_error **err)
 {
 	const char *id = rec->id;
 	int r;

@@ -890,32 +890,38 @@ static int kv_strv(const struct json_kv *kv, size_t n, char ***ret)
 {
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *s = NULL;
-		if (asprintf(&s, "%s=%s", kv[i].key, kv[i].value ? kv[i].value : "") < 0 || strv_append(ret, s) < 0)
+		if (asprintf(&s, "%s=%s", kv[i].key, kv[i].value ? kv[i].value : "") < 0 ||
+		    strv_append(ret, s) < 0)
 			return -ENOMEM;
 	}
 	return 0;
 }
 
-static int parse_volume_mount(const struct create_mount *in, struct create_mount_spec *m, struct vsl_error **err)
+static int parse_volume_mount(const struct create_mount *in, struct create_mount_spec *m,
+                              struct vsl_error **err)
 {
 	int r = check_target("volume", in->target, err);
 	if (r < 0)
 		return r;
 	if (in->bind_propagation || in->bind_non_recursive || in->bind_create_mountpoint)
 		return vsl_error_set_code(
-		    err, EINVAL, "invalid mount config for type \"volume\": field BindOptions must not be specified");
+		    err, EINVAL,
+		    "invalid mount config for type \"volume\": field BindOptions must not be specified");
 	if (in->tmpfs_size_bytes != 0 || in->has_tmpfs_mode || in->tmpfs_options)
 		return vsl_error_set_code(
-		    err, EINVAL, "invalid mount config for type \"volume\": field TmpfsOptions must not be specified");
+		    err, EINVAL,
+		    "invalid mount config for type \"volume\": field TmpfsOptions must not be specified");
 	if (in->volume_subpath && *in->volume_subpath)
-		return vsl_error_set_code(err, ENOTSUP,
-		                          "invalid mount config for type \"volume\": volume subpaths are not supported");
+		return vsl_error_set_code(
+		    err, ENOTSUP,
+		    "invalid mount config for type \"volume\": volume subpaths are not supported");
 	m->kind = CREATE_MOUNT_VOLUME;
 	m->read_only = in->read_only;
 	m->no_copy = in->volume_no_copy;
 	if ((m->destination = strdup(in->target)) == NULL ||
 	    (in->source && *in->source && (m->source = strdup(in->source)) == NULL) ||
-	    (in->volume_driver && *in->volume_driver && (m->volume_driver = strdup(in->volume_driver)) == NULL) ||
+	    (in->volume_driver && *in->volume_driver &&
+	     (m->volume_driver = strdup(in->volume_driver)) == NULL) ||
 	    kv_strv(in->volume_driver_options, in->n_volume_driver_options, &m->volume_options) < 0 ||
 	    kv_strv(in->volume_labels, in->n_volume_labels, &m->volume_labels) < 0)
 		return vsl_error_errno(err, ENOMEM, "parse mount");

@@ -29,7 +29,8 @@ static const char *pick(const char *given, const char *env, const char *fallback
 }
 
 /* A list of strings from the config file into *list. */
-static int config_strings(json_t *root, const char *key, const char *file, char ***list, struct vsl_error **err)
+static int config_strings(json_t *root, const char *key, const char *file, char ***list,
+                          struct vsl_error **err)
 {
 	json_t *a = json_object_get(root, key);
 	if (a == NULL || json_is_null(a))
@@ -64,7 +65,8 @@ static int read_config(struct engine *e, const char *file, struct images_config 
 	json_t *root = json_loadb(text, len, 0, &jerr);
 	if (root == NULL || !json_is_object(root)) {
 		json_decref(root);
-		return vsl_error_set(err, "%s: line %d: %s", file, jerr.line, root ? "expected an object" : jerr.text);
+		return vsl_error_set(err, "%s: line %d: %s", file, jerr.line,
+		                     root ? "expected an object" : jerr.text);
 	}
 	r = config_strings(root, "registry-mirrors", file, &e->mirrors, err);
 	if (r >= 0)
@@ -72,7 +74,8 @@ static int read_config(struct engine *e, const char *file, struct images_config 
 	json_t *n = json_object_get(root, "max-concurrent-downloads");
 	if (r >= 0 && n && !json_is_null(n)) {
 		if (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > 16)
-			r = vsl_error_set(err, "%s: max-concurrent-downloads: expected an integer from 1 to 16", file);
+			r = vsl_error_set(
+			    err, "%s: max-concurrent-downloads: expected an integer from 1 to 16", file);
 		else
 			cfg->max_concurrent_downloads = (unsigned)json_integer_value(n);
 	}
@@ -120,7 +123,8 @@ int engine_open(const struct engine_opts *opts, struct engine **ret, struct vsl_
 	if (e->root == NULL || e->runroot == NULL)
 		r = vsl_error_errno(err, ENOMEM, "open engine");
 	if (r >= 0)
-		r = read_config(e, pick(opts->config_file, "VESSEL_CONFIG", ENGINE_DEFAULT_CONFIG), &cfg, err);
+		r = read_config(e, pick(opts->config_file, "VESSEL_CONFIG", ENGINE_DEFAULT_CONFIG), &cfg,
+		                err);
 	if (r >= 0 && (asprintf(&e->runtime_root, "%s/runtime", e->runroot) < 0 ||
 	               asprintf(&e->containers_run, "%s/containers", e->runroot) < 0))
 		r = vsl_error_errno(err, ENOMEM, "open engine");

@@ -18,13 +18,13 @@ struct vsl_error;
 struct images;
 struct db;
 
-#define ENGINE_DEFAULT_ROOT "/var/lib/vessel"
+#define ENGINE_DEFAULT_ROOT    "/var/lib/vessel"
 #define ENGINE_DEFAULT_RUNROOT "/run/vessel"
-#define ENGINE_DEFAULT_CONFIG "/etc/vessel/config.json"
+#define ENGINE_DEFAULT_CONFIG  "/etc/vessel/config.json"
 
 struct engine_opts {
-	const char *root;	    /* NULL: $VESSEL_ROOT, else ENGINE_DEFAULT_ROOT */
-	const char *runroot;	    /* NULL: $VESSEL_RUNROOT, else ENGINE_DEFAULT_RUNROOT */
+	const char *root;           /* NULL: $VESSEL_ROOT, else ENGINE_DEFAULT_ROOT */
+	const char *runroot;        /* NULL: $VESSEL_RUNROOT, else ENGINE_DEFAULT_RUNROOT */
 	const char *config_file;    /* NULL: $VESSEL_CONFIG, else ENGINE_DEFAULT_CONFIG (may be absent) */
 	char **registry_mirrors;    /* added before the config file's */
 	char **insecure_registries; /* added to the config file's */

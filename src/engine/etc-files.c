@@ -41,8 +41,10 @@ static int write_hosts(int dirfd, const struct etc_files_opts *o, struct vsl_err
 		/* "name:ip"; the ip may be IPv6 and hold colons itself. */
 		const char *colon = strchr(*h, ':');
 		if (colon == NULL || colon == *h || colon[1] == '\0') {
-			r = vsl_error_set_code(err, EINVAL, "invalid argument \"%s\" for \"--add-host\" flag: invalid IP "
-							   "address in add-host", *h);
+			r = vsl_error_set_code(err, EINVAL,
+			                       "invalid argument \"%s\" for \"--add-host\" flag: invalid IP "
+			                       "address in add-host",
+			                       *h);
 			break;
 		}
 		fprintf(f, "%s\t%.*s\n", colon + 1, (int)(colon - *h), *h);
@@ -56,7 +58,8 @@ static int write_hosts(int dirfd, const struct etc_files_opts *o, struct vsl_err
 
 static bool loopback(const char *addr)
 {
-	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 || strcmp(addr, "0:0:0:0:0:0:0:1") == 0;
+	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+	       strcmp(addr, "0:0:0:0:0:0:0:1") == 0;
 }
 
 static int write_resolv(int dirfd, const struct etc_files_opts *o, struct vsl_error **err)
@@ -75,7 +78,8 @@ static int write_resolv(int dirfd, const struct etc_files_opts *o, struct vsl_er
 		return vsl_error_errno(err, ENOMEM, "write resolv.conf");
 	bool servers = false;
 	char *save = NULL;
-	for (char *line = host ? strtok_r(host, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+	for (char *line = host ? strtok_r(host, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
 		char word[32], value[256];
 		if (sscanf(line, "%31s %255s", word, value) != 2) {
 			fprintf(f, "%s\n", line);

@@ -12,11 +12,11 @@ struct vsl_error;
 struct etc_files_opts {
 	const char *hostname;
 	const char *domainname;
-	char **extra_hosts;  /* "name:ip" (Docker's --add-host; "host-gateway" is refused for now) */
-	char **dns;	     /* nameservers */
+	char **extra_hosts; /* "name:ip" (Docker's --add-host; "host-gateway" is refused for now) */
+	char **dns;         /* nameservers */
 	char **dns_search;
 	char **dns_options;
-	bool host_network;   /* copy the host's /etc/hosts instead */
+	bool host_network;            /* copy the host's /etc/hosts instead */
 	const char *host_resolv_conf; /* NULL: /etc/resolv.conf (tests point elsewhere) */
 };
 

@@ -8,21 +8,21 @@
 #include "util/cleanup.h"
 
 static const char *const adjectives[] = {
-    "amber",   "ancient", "blazing", "bold",    "brave",   "bright",  "calm",    "clever",  "cosmic",
-    "crimson", "daring",  "dawning", "deep",    "eager",   "electric", "elegant", "fearless", "fierce",
-    "gentle",  "gleaming", "golden", "graceful", "hidden", "hollow",  "humble",  "jolly",   "keen",
-    "lively",  "lucid",   "lunar",   "mellow",  "merry",   "misty",   "nimble",  "noble",   "patient",
-    "placid",  "quiet",   "radiant", "rapid",   "restless", "rugged", "serene",  "silent",  "silver",
-    "steady",  "stormy",  "sturdy",  "swift",   "tidal",   "vivid",   "wandering", "wise",  "zealous",
+    "amber",   "ancient",  "blazing", "bold",     "brave",    "bright",   "calm",      "clever",   "cosmic",
+    "crimson", "daring",   "dawning", "deep",     "eager",    "electric", "elegant",   "fearless", "fierce",
+    "gentle",  "gleaming", "golden",  "graceful", "hidden",   "hollow",   "humble",    "jolly",    "keen",
+    "lively",  "lucid",    "lunar",   "mellow",   "merry",    "misty",    "nimble",    "noble",    "patient",
+    "placid",  "quiet",    "radiant", "rapid",    "restless", "rugged",   "serene",    "silent",   "silver",
+    "steady",  "stormy",   "sturdy",  "swift",    "tidal",    "vivid",    "wandering", "wise",     "zealous",
 };
 
 static const char *const nouns[] = {
-    "anchor",  "albatross", "barnacle", "beacon", "brig",    "buoy",    "caravel", "compass", "coral",
-    "current", "cutter",   "dolphin", "dory",    "estuary", "fathom",  "ferry",   "frigate", "galleon",
-    "gull",    "harbor",   "helm",    "heron",   "island",  "jetty",   "kayak",   "keel",    "kelp",
-    "ketch",   "lagoon",   "lantern", "mariner", "narwhal", "oar",     "orca",    "otter",   "pelican",
-    "pier",    "puffin",   "reef",    "rudder",  "schooner", "shoal",  "sloop",   "sonar",   "starfish",
-    "tern",    "tide",     "trawler", "voyager", "walrus",  "wave",    "whale",   "yacht",   "yawl",
+    "anchor",  "albatross", "barnacle", "beacon",  "brig",     "buoy",   "caravel", "compass", "coral",
+    "current", "cutter",    "dolphin",  "dory",    "estuary",  "fathom", "ferry",   "frigate", "galleon",
+    "gull",    "harbor",    "helm",     "heron",   "island",   "jetty",  "kayak",   "keel",    "kelp",
+    "ketch",   "lagoon",    "lantern",  "mariner", "narwhal",  "oar",    "orca",    "otter",   "pelican",
+    "pier",    "puffin",    "reef",     "rudder",  "schooner", "shoal",  "sloop",   "sonar",   "starfish",
+    "tern",    "tide",      "trawler",  "voyager", "walrus",   "wave",   "whale",   "yacht",   "yawl",
 };
 
 static unsigned pick(size_t n)
@@ -41,7 +41,8 @@ char *names_generate(bool (*taken)(const char *name, void *userdata), void *user
 		const char *a = adjectives[pick(ARRAY_SIZE(adjectives))];
 		const char *n = nouns[pick(ARRAY_SIZE(nouns))];
 		/* After a few collisions, a number makes it unique quickly. */
-		int r = attempt < 5 ? asprintf(&name, "%s_%s", a, n) : asprintf(&name, "%s_%s%u", a, n, pick(1000));
+		int r = attempt < 5 ? asprintf(&name, "%s_%s", a, n)
+		                    : asprintf(&name, "%s_%s%u", a, n, pick(1000));
 		if (r < 0)
 			return NULL;
 		if (!taken(name, userdata))

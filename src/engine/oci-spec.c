@@ -489,9 +489,11 @@ static int build_mounts(const struct oci_spec_input *in, json_t *spec, json_t *l
 		if (m->kind == CREATE_MOUNT_VOLUME) {
 			bool resolved = false;
 			for (size_t v = 0; v < in->n_volumes; v++)
-				resolved = resolved || strcmp(in->volumes[v].destination, m->destination) == 0;
+				resolved =
+				    resolved || strcmp(in->volumes[v].destination, m->destination) == 0;
 			if (!resolved) {
-				r = vsl_error_set_code(err, EINVAL, "the volume at '%s' was not resolved", m->destination);
+				r = vsl_error_set_code(err, EINVAL, "the volume at '%s' was not resolved",
+				                       m->destination);
 				create_mount_specs_free(specs, n_specs);
 				return r;
 			}
@@ -527,8 +529,8 @@ static int build_mounts(const struct oci_spec_input *in, json_t *spec, json_t *l
 	create_mount_specs_free(specs, n_specs);
 	for (size_t v = 0; v < in->n_volumes; v++) {
 		const struct oci_spec_volume *vol = &in->volumes[v];
-		const char *opts[] = {"rbind", vol->read_only ? "ro" : "rprivate", vol->read_only ? "rprivate" : NULL,
-		                      NULL};
+		const char *opts[] = {"rbind", vol->read_only ? "ro" : "rprivate",
+		                      vol->read_only ? "rprivate" : NULL, NULL};
 		json_t *j = mount_new(vol->destination, "bind", vol->source, opts);
 		if (jappend(held, j) < 0)
 			return vsl_error_errno(err, ENOMEM, OOM);
@@ -935,8 +937,8 @@ static int add_namespace(json_t *list, const struct oci_spec_input *in, enum ns_
 	/* A path given is joined whatever the mode: the engine wires a bridge
 	 * network's namespace before the runtime starts (engine/networks.h). */
 	if (mode_container(mode) && in->ns_paths[t] == NULL)
-		return vsl_error_set_code(err, ENOTSUP, "%s mode '%s': the container's namespace is not known",
-		                          what, mode);
+		return vsl_error_set_code(err, ENOTSUP,
+		                          "%s mode '%s': the container's namespace is not known", what, mode);
 	if (in->ns_paths[t] && jset(ns, "path", json_string(in->ns_paths[t])) < 0)
 		return vsl_error_errno(err, ENOMEM, OOM);
 	return 0;

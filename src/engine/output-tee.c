@@ -14,7 +14,7 @@
 #include "util/fs.h"
 
 struct output_tee {
-	int saved[2];	 /* the original stdout, stderr */
+	int saved[2];    /* the original stdout, stderr */
 	int read_end[2]; /* of the pipes the container writes */
 	struct jsonlog log;
 	struct jsonlog_stream streams[2];
@@ -58,7 +58,7 @@ static void *pump(void *arg)
 	char buf[16384];
 	while (open[0] || open[1]) {
 		struct pollfd p[2] = {{.fd = open[0] ? t->read_end[0] : -1, .events = POLLIN},
-				      {.fd = open[1] ? t->read_end[1] : -1, .events = POLLIN}};
+		                      {.fd = open[1] ? t->read_end[1] : -1, .events = POLLIN}};
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;

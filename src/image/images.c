@@ -21,7 +21,7 @@
 #define COPY_CHUNK (1 << 16)
 
 int images_open(int root_dirfd, struct db *db, const struct images_config *cfg, struct images **ret,
-		struct vsl_error **err)
+                struct vsl_error **err)
 {
 	_cleanup_images_ struct images *im = calloc(1, sizeof(*im));
 	if (im == NULL)
@@ -111,7 +111,8 @@ int images_resolve(struct images *im, const char *input, char **ret_id, struct v
 
 static int by_created_desc(const void *a, const void *b)
 {
-	const struct image_record *x = *(struct image_record *const *)a, *y = *(struct image_record *const *)b;
+	const struct image_record *x = *(struct image_record *const *)a,
+	                          *y = *(struct image_record *const *)b;
 	if (x->created != y->created)
 		return x->created < y->created ? 1 : -1;
 	return strcmp(x->id, y->id);
@@ -174,7 +175,8 @@ static bool one_repository(const struct image_record *rec)
 }
 
 /* Deletes an image that has no names left, and what only it used. */
-static int delete_image(struct images *im, const struct image_record *rec, char ***lines, struct vsl_error **err)
+static int delete_image(struct images *im, const struct image_record *rec, char ***lines,
+                        struct vsl_error **err)
 {
 	_cleanup_strv_ char **chains = NULL, **blobs = NULL;
 	int r = image_db_remove(im->db, rec->id, &chains, &blobs, err);
@@ -198,7 +200,7 @@ static int delete_image(struct images *im, const struct image_record *rec, char 
 }
 
 int images_remove(struct images *im, const char *input, const struct remove_opts *opts, char ***ret_lines,
-		  struct vsl_error **err)
+                  struct vsl_error **err)
 {
 	static const struct remove_opts none = {0};
 	if (opts == NULL)
@@ -232,37 +234,43 @@ int images_remove(struct images *im, const char *input, const struct remove_opts
 	_cleanup_free_ char *user = NULL;
 	bool used = opts->in_use && opts->in_use(opts->userdata, id, &user);
 
-	if (full && strv_length(rec->names) + strv_length(rec->digests) > 1 && strv_contains(rec->names, full) &&
-	    strv_length(rec->names) > 1) {
+	if (full && strv_length(rec->names) + strv_length(rec->digests) > 1 &&
+	    strv_contains(rec->names, full) && strv_length(rec->names) > 1) {
 		/* One tag of several: only the tag goes. */
-		if ((r = image_db_untag(im->db, full, err)) < 0 || (r = add_line(&lines, "Untagged", full, err)) < 0)
+		if ((r = image_db_untag(im->db, full, err)) < 0 ||
+		    (r = add_line(&lines, "Untagged", full, err)) < 0)
 			return r;
 		*ret_lines = TAKE_PTR(lines);
 		return 0;
 	}
 	if (full == NULL && !one_repository(rec) && !opts->force)
-		return vsl_error_set_code(err, EBUSY,
-					  "conflict: unable to delete %.12s (must be forced) - image is referenced in "
-					  "multiple repositories",
-					  digest_hex(id));
+		return vsl_error_set_code(
+		    err, EBUSY,
+		    "conflict: unable to delete %.12s (must be forced) - image is referenced in "
+		    "multiple repositories",
+		    digest_hex(id));
 	if (used && !opts->force) {
 		if (full)
-			return vsl_error_set_code(err, EBUSY,
-						  "conflict: unable to remove repository reference \"%s\" (must force) "
-						  "- container %.12s is using its referenced image %.12s",
-						  input, user, digest_hex(id));
-		return vsl_error_set_code(err, EBUSY,
-					  "conflict: unable to delete %.12s (must be forced) - image is being used by "
-					  "container %.12s",
-					  digest_hex(id), user);
+			return vsl_error_set_code(
+			    err, EBUSY,
+			    "conflict: unable to remove repository reference \"%s\" (must force) "
+			    "- container %.12s is using its referenced image %.12s",
+			    input, user, digest_hex(id));
+		return vsl_error_set_code(
+		    err, EBUSY,
+		    "conflict: unable to delete %.12s (must be forced) - image is being used by "
+		    "container %.12s",
+		    digest_hex(id), user);
 	}
 	/* The last name (or the id): every name goes, then the image unless a
 	 * container still uses it (forced: it keeps its layers until then). */
 	for (char **n = rec->names; n && *n; n++)
-		if ((r = image_db_untag(im->db, *n, err)) < 0 || (r = add_line(&lines, "Untagged", *n, err)) < 0)
+		if ((r = image_db_untag(im->db, *n, err)) < 0 ||
+		    (r = add_line(&lines, "Untagged", *n, err)) < 0)
 			return r;
 	for (char **d = rec->digests; d && *d; d++)
-		if ((r = image_db_untag(im->db, *d, err)) < 0 || (r = add_line(&lines, "Untagged", *d, err)) < 0)
+		if ((r = image_db_untag(im->db, *d, err)) < 0 ||
+		    (r = add_line(&lines, "Untagged", *d, err)) < 0)
 			return r;
 	if (!used) {
 		if ((r = images_lock(im, LOCK_EX, err)) < 0)

@@ -27,7 +27,7 @@ struct images_config {
 };
 
 int images_open(int root_dirfd, struct db *db, const struct images_config *cfg, struct images **ret,
-		struct vsl_error **err);
+                struct vsl_error **err);
 void images_free(struct images *im);
 static inline void images_freep(struct images **im)
 {
@@ -58,7 +58,7 @@ struct pull_opts {
  * image id. Layers are fetched in parallel and unpacked as they stream in; a
  * layer already present is neither fetched nor unpacked again. */
 int images_pull(struct images *im, const char *ref, const struct pull_opts *opts, char **ret_id,
-		struct vsl_error **err);
+                struct vsl_error **err);
 
 /* What a user typed (name, name:tag, name@digest, id or unique id prefix) ->
  * the image id. -ENOENT: "no such image". */
@@ -81,8 +81,8 @@ struct remove_opts {
 /* `rmi`: a name loses its tag; an image whose last name goes (or an id) is
  * deleted with its layers and blobs that no other image uses. *ret_lines gets
  * Docker's "Untagged: ..." / "Deleted: ..." lines. */
-int images_remove(struct images *im, const char *name_or_id, const struct remove_opts *opts, char ***ret_lines,
-		  struct vsl_error **err);
+int images_remove(struct images *im, const char *name_or_id, const struct remove_opts *opts,
+                  char ***ret_lines, struct vsl_error **err);
 
 /* `image inspect`: Docker's JSON shape (Id, RepoTags, RepoDigests, Created,
  * Config, RootFS, Size, Architecture, Os, ...), as compact JSON text. */
@@ -97,7 +97,7 @@ struct image_history_entry {
 };
 /* `history`: newest first. */
 int images_history(struct images *im, const char *id, struct image_history_entry **ret, size_t *ret_n,
-		   struct vsl_error **err);
+                   struct vsl_error **err);
 void image_history_free(struct image_history_entry *h, size_t n);
 
 /* ---- transfers: push, save, load, import, login (push.c, archive.c, import.c) ---- */
@@ -108,8 +108,8 @@ struct push_opts {
 	/* For layers stored uncompressed (loaded from an archive): compressed
 	 * in-process before the upload, and kept. COMPRESSION_NONE means gzip. */
 	enum compression compression;
-	uint64_t chunk_size; /* 0: one monolithic PUT per blob */
-	bool insecure;       /* --tls-verify=false */
+	uint64_t chunk_size;       /* 0: one monolithic PUT per blob */
+	bool insecure;             /* --tls-verify=false */
 	const char *user, *secret; /* --creds; NULL: the auth file's */
 	image_event_fn on_event;
 	void *userdata;
@@ -126,7 +126,8 @@ enum save_format {
 /* `save`: a tar of the images (names, ids) to out_fd, with their blobs as
  * stored, so every digest stays valid. A name without a tag saves every tag
  * of that repository, as Docker does. */
-int images_save(struct images *im, char **names_or_ids, int out_fd, enum save_format fmt, struct vsl_error **err);
+int images_save(struct images *im, char **names_or_ids, int out_fd, enum save_format fmt,
+                struct vsl_error **err);
 
 /* `load`: a docker-archive (legacy or Docker 25 layout) or an oci-archive,
  * plain, gzip or zstd. Every digest and diff id is checked before anything is
@@ -140,13 +141,13 @@ int images_load(struct images *im, int in_fd, char ***ret_loaded_names_or_ids, s
  * LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL); message: the history comment
  * (NULL: "Imported from -"); name: NULL for a dangling image. */
 int images_import(struct images *im, int in_fd, const char *name, char **changes, const char *message,
-		  char **ret_id, struct vsl_error **err);
+                  char **ret_id, struct vsl_error **err);
 
 /* `login`: checks the credentials against server (a domain, or a URL such as
  * "https://index.docker.io/v1/"; NULL: docker.io) and stores them in the auth
  * file. */
 int images_login(struct images *im, const char *server, const char *user, const char *secret, bool insecure,
-		 struct vsl_error **err);
+                 struct vsl_error **err);
 /* `logout`: -ENOENT ("not logged in to SERVER") when there was nothing.
  * *ret_key: the name the credentials were stored under, for the message. */
 int images_logout(struct images *im, const char *server, char **ret_key, struct vsl_error **err);
@@ -160,10 +161,10 @@ int images_layer_paths(struct images *im, const char *id, char ***ret, struct vs
 /* ---- prune and the content store's garbage collection (prune.c) ---- */
 
 struct prune_opts {
-	bool all;      /* every image no container uses; default: dangling (untagged) ones only */
-	int64_t until; /* unix seconds; 0: any age. Only images created before it */
-	char **labels; /* "key" or "key=value" an image must carry (all of them) */
-	char **not_labels; /* "key" or "key=value" it must not carry (label!=) */
+	bool all;               /* every image no container uses; default: dangling (untagged) ones only */
+	int64_t until;          /* unix seconds; 0: any age. Only images created before it */
+	char **labels;          /* "key" or "key=value" an image must carry (all of them) */
+	char **not_labels;      /* "key" or "key=value" it must not carry (label!=) */
 	image_in_use_fn in_use; /* images a container uses are kept */
 	void *userdata;
 };
@@ -172,7 +173,7 @@ struct prune_opts {
  * ("untagged: ubuntu:latest", "deleted: sha256:..."), *ret_reclaimed the bytes
  * freed on disk. An image that cannot be removed is skipped, as Docker does. */
 int images_prune(struct images *im, const struct prune_opts *opts, char ***ret_lines, uint64_t *ret_reclaimed,
-		 struct vsl_error **err);
+                 struct vsl_error **err);
 
 /* Removes what no image record references: blobs, unpacked layer
  * directories, leftovers of crashed ingests, removals and loads (the stores'
@@ -203,7 +204,8 @@ struct images_commit_opts {
 };
 /* `commit`: the parent plus one gzip layer made from diff_dirfd, recorded like
  * a pulled image, with a history entry appended. *ret_id: "sha256:...". */
-int images_commit(struct images *im, const struct images_commit_opts *o, char **ret_id, struct vsl_error **err);
+int images_commit(struct images *im, const struct images_commit_opts *o, char **ret_id,
+                  struct vsl_error **err);
 /* Applies one Dockerfile line (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER,
  * VOLUME, WORKDIR, STOPSIGNAL) to a config, as `--change` does. */
 int images_config_apply_change(struct image_container_config *c, const char *line, struct vsl_error **err);

@@ -60,8 +60,8 @@ static int build_config(struct image_config *c, char **changes, const char *mess
 	return 0;
 }
 
-static int import_unlocked(struct images *im, int in_fd, const char *name, char **changes, const char *message,
-                  char **ret_id, struct vsl_error **err)
+static int import_unlocked(struct images *im, int in_fd, const char *name, char **changes,
+                           const char *message, char **ret_id, struct vsl_error **err)
 {
 	/* Everything that can be refused without reading the tarball is, first. */
 	_cleanup_image_config_ struct image_config *config = calloc(1, sizeof(*config));

@@ -83,11 +83,12 @@ int images_inspect(struct images *im, const char *id, char **ret_json, struct vs
 	const char *docker_version = json_string_value(json_object_get(config, "docker_version"));
 
 	_cleanup_json_ json_t *out = json_pack(
-	    "{s:s, s:o*, s:o*, s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:I, s:o*, s:{s:s, s:O}, s:{s:s}}", "Id", rec->id,
-	    "RepoTags", familiar_array(rec->names), "RepoDigests", familiar_array(rec->digests), "Parent", "",
-	    "Comment", comment ? comment : "", "Created", created ? created : "", "DockerVersion",
-	    docker_version ? docker_version : "", "Author", author ? author : "", "Config", cfg ? cfg : json_null(),
-	    "Architecture", rec->architecture ? rec->architecture : "", "Os", rec->os ? rec->os : "", "Size",
+	    "{s:s, s:o*, s:o*, s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:I, s:o*, s:{s:s, s:O}, s:{s:s}}",
+	    "Id", rec->id, "RepoTags", familiar_array(rec->names), "RepoDigests",
+	    familiar_array(rec->digests), "Parent", "", "Comment", comment ? comment : "", "Created",
+	    created ? created : "", "DockerVersion", docker_version ? docker_version : "", "Author",
+	    author ? author : "", "Config", cfg ? cfg : json_null(), "Architecture",
+	    rec->architecture ? rec->architecture : "", "Os", rec->os ? rec->os : "", "Size",
 	    (json_int_t)rec->size, "GraphDriver", graph_driver(im, rec), "RootFS", "Type", "layers", "Layers",
 	    layers ? layers : json_array(), "Metadata", "LastTagTime", "0001-01-01T00:00:00Z");
 	if (out == NULL)
@@ -118,7 +119,7 @@ static char *dup_or_empty(const char *s)
 }
 
 int images_history(struct images *im, const char *id, struct image_history_entry **ret, size_t *ret_n,
-		   struct vsl_error **err)
+                   struct vsl_error **err)
 {
 	_cleanup_image_record_ struct image_record *rec = NULL;
 	int r = image_db_get(im->db, id, &rec, err);
@@ -140,7 +141,8 @@ int images_history(struct images *im, const char *id, struct image_history_entry
 		out->created = dup_or_empty(json_string_value(json_object_get(e, "created")));
 		out->created_by = dup_or_empty(json_string_value(json_object_get(e, "created_by")));
 		out->comment = dup_or_empty(json_string_value(json_object_get(e, "comment")));
-		if (!json_is_true(json_object_get(e, "empty_layer")) && rec->chain_ids && rec->chain_ids[layer]) {
+		if (!json_is_true(json_object_get(e, "empty_layer")) && rec->chain_ids &&
+		    rec->chain_ids[layer]) {
 			_cleanup_layer_record_ struct layer_record *lr = NULL;
 			if (image_db_get_layer(im->db, rec->chain_ids[layer], &lr, NULL) >= 0)
 				out->size = lr->size;

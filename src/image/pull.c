@@ -56,12 +56,13 @@ struct pull {
 	const struct pull_opts *opts;
 };
 
-static void emit(struct pull *p, enum image_event_kind kind, const char *id, const char *status, uint64_t current,
-		 uint64_t total)
+static void emit(struct pull *p, enum image_event_kind kind, const char *id, const char *status,
+                 uint64_t current, uint64_t total)
 {
 	if (p->opts == NULL || p->opts->on_event == NULL)
 		return;
-	struct image_event ev = {.kind = kind, .id = id, .status = status, .current = current, .total = total};
+	struct image_event ev = {
+	    .kind = kind, .id = id, .status = status, .current = current, .total = total};
 	pthread_mutex_lock(&p->lock);
 	p->opts->on_event(p->opts->userdata, &ev);
 	pthread_mutex_unlock(&p->lock);
@@ -125,8 +126,8 @@ static int unpack_start(struct unpacker *u, pthread_t *thread, struct vsl_error 
 static int layer_check(struct layer_job *job, const struct layer_apply_result *res, struct vsl_error **err)
 {
 	if (strcmp(res->diff_id, job->diff_id) != 0)
-		return vsl_error_set(err, "layer %s: content is %s but the image config says %s", job->short_id,
-				     res->diff_id, job->diff_id);
+		return vsl_error_set(err, "layer %s: content is %s but the image config says %s",
+		                     job->short_id, res->diff_id, job->diff_id);
 	return 0;
 }
 
@@ -167,7 +168,7 @@ static int layer_fetch(struct layer_job *job, struct vsl_error **err)
 		struct fetch_sink sink = {.job = job, .blob = blob, .pipe_fd = write_end};
 		_cleanup_error_ struct vsl_error *fetch_err = NULL;
 		int fr = registry_fetch_blob(p->reg, p->repo, job->desc->digest, job->desc->size, sink_write,
-					     sink_progress, &sink, &fetch_err);
+		                             sink_progress, &sink, &fetch_err);
 		/* EOF for the unpacker, which then finishes or fails on a short tar. */
 		close(TAKE_FD(write_end));
 		pthread_join(thread, NULL);
@@ -286,11 +287,12 @@ static int membuf_sink(void *userdata, const void *buf, size_t len, struct vsl_e
 }
 
 /* The config blob: from the store when present, else fetched and stored. */
-static int get_config(struct pull *p, const struct descriptor *d, char **ret, size_t *ret_len, struct vsl_error **err)
+static int get_config(struct pull *p, const struct descriptor *d, char **ret, size_t *ret_len,
+                      struct vsl_error **err)
 {
 	if (d->size < 0 || (uint64_t)d->size > IMAGE_CONFIG_MAX_SIZE)
-		return vsl_error_set(err, "image config of %lld bytes is over the limit of %u", (long long)d->size,
-				     IMAGE_CONFIG_MAX_SIZE);
+		return vsl_error_set(err, "image config of %lld bytes is over the limit of %u",
+		                     (long long)d->size, IMAGE_CONFIG_MAX_SIZE);
 	if (blob_store_has(p->im->blobs, d->digest))
 		return blob_store_read(p->im->blobs, d->digest, IMAGE_CONFIG_MAX_SIZE, ret, ret_len, err);
 	struct membuf m = {.max = IMAGE_CONFIG_MAX_SIZE};
@@ -310,8 +312,8 @@ static int get_config(struct pull *p, const struct descriptor *d, char **ret, si
  * platform. Both are stored. ret_repo_digest: the digest the name points to
  * (the index's when there is one), as Docker reports in RepoDigests. */
 static int get_manifest(struct pull *p, const struct image_ref *ref, const char *familiar,
-			struct manifest **ret, char ret_manifest_digest[DIGEST_SIZE],
-			char ret_repo_digest[DIGEST_SIZE], char **ret_media_type, struct vsl_error **err)
+                        struct manifest **ret, char ret_manifest_digest[DIGEST_SIZE],
+                        char ret_repo_digest[DIGEST_SIZE], char **ret_media_type, struct vsl_error **err)
 {
 	struct registry_manifest top = {0};
 	int r = registry_get_manifest(p->reg, p->repo, ref->digest ? ref->digest : ref->tag, &top, err);
@@ -348,7 +350,8 @@ static int get_manifest(struct pull *p, const struct image_ref *ref, const char 
 		if ((r = manifest_kind_of(top.media_type, top.body, top.len, &kind, err)) < 0)
 			goto out;
 		if (kind != MANIFEST_IMAGE) {
-			r = vsl_error_set(err, "manifest %s: an index inside an index is not supported", top.digest);
+			r = vsl_error_set(err, "manifest %s: an index inside an index is not supported",
+			                  top.digest);
 			goto out;
 		}
 		if ((r = blob_store_put(p->im->blobs, top.body, top.len, top.digest, NULL, err)) < 0)
@@ -357,7 +360,9 @@ static int get_manifest(struct pull *p, const struct image_ref *ref, const char 
 	if ((r = manifest_parse(top.body, top.len, ret, err)) < 0)
 		goto out;
 	memcpy(ret_manifest_digest, top.digest, DIGEST_SIZE);
-	*ret_media_type = strdup(top.media_type ? top.media_type : (*ret)->media_type ? (*ret)->media_type : "");
+	*ret_media_type = strdup(top.media_type       ? top.media_type
+	                         : (*ret)->media_type ? (*ret)->media_type
+	                                              : "");
 out:
 	registry_manifest_release(&top);
 	return r;
@@ -374,8 +379,8 @@ static int64_t parse_created(const char *s)
 
 /* Records the verified image: its layers, names and repo digest, in one transaction. */
 static int record_image(struct pull *p, const struct manifest *m, const struct image_config *config,
-			const char *manifest_digest, const char *media_type, char *const names[],
-			char *const digests[], struct vsl_error **err)
+                        const char *manifest_digest, const char *media_type, char *const names[],
+                        char *const digests[], struct vsl_error **err)
 {
 	struct images *im = p->im;
 	_cleanup_free_ struct layer_record *layers = calloc(m->n_layers ? m->n_layers : 1, sizeof(*layers));
@@ -418,7 +423,7 @@ static int record_image(struct pull *p, const struct manifest *m, const struct i
 }
 
 static int pull_image(struct pull *p, const struct image_ref *ref, const char *familiar, const char *full,
-		      const char *name, char **ret_id, struct vsl_error **err)
+                      const char *name, char **ret_id, struct vsl_error **err)
 {
 	struct images *im = p->im;
 	_cleanup_free_ char *status = NULL;
@@ -445,7 +450,7 @@ static int pull_image(struct pull *p, const struct image_ref *ref, const char *f
 		n_diff++;
 	if (n_diff != m->n_layers)
 		return vsl_error_set(err, "the manifest has %zu layers but the image config %zu diff ids",
-				     m->n_layers, n_diff);
+		                     m->n_layers, n_diff);
 
 	p->jobs = calloc(m->n_layers ? m->n_layers : 1, sizeof(*p->jobs));
 	if (p->jobs == NULL)
@@ -461,10 +466,12 @@ static int pull_image(struct pull *p, const struct image_ref *ref, const char *f
 		image_chain_id(i > 0 ? j->parent : NULL, j->diff_id, j->chain_id);
 		snprintf(j->short_id, sizeof(j->short_id), "%.12s", digest_hex(j->desc->digest));
 		if (j->desc->urls != NULL && !blob_store_has(im->blobs, j->desc->digest))
-			return vsl_error_set(err, "layer %s: foreign layers (fetched from other URLs) are not supported",
-					     j->desc->digest);
+			return vsl_error_set(
+			    err, "layer %s: foreign layers (fetched from other URLs) are not supported",
+			    j->desc->digest);
 		j->present = layer_store_has(im->layers, j->chain_id);
-		emit(p, IMAGE_EVENT_LAYER, j->short_id, j->present ? "Already exists" : "Pulling fs layer", 0, 0);
+		emit(p, IMAGE_EVENT_LAYER, j->short_id, j->present ? "Already exists" : "Pulling fs layer", 0,
+		     0);
 	}
 	if ((r = fetch_layers(p, err)) < 0)
 		return r;
@@ -484,7 +491,7 @@ static int pull_image(struct pull *p, const struct image_ref *ref, const char *f
 		emit(p, IMAGE_EVENT_STATUS, NULL, digest_line, 0, 0);
 	bool same = had && strcmp(previous, m->config.digest) == 0;
 	if (asprintf(&done, "Status: %s for %s", same ? "Image is up to date" : "Downloaded newer image",
-		     familiar) >= 0)
+	             familiar) >= 0)
 		emit(p, IMAGE_EVENT_STATUS, NULL, done, 0, 0);
 	if (ret_id && (*ret_id = strdup(m->config.digest)) == NULL)
 		return vsl_error_errno(err, ENOMEM, "pull");
@@ -492,7 +499,7 @@ static int pull_image(struct pull *p, const struct image_ref *ref, const char *f
 }
 
 int images_pull(struct images *im, const char *ref_string, const struct pull_opts *opts, char **ret_id,
-		struct vsl_error **err)
+                struct vsl_error **err)
 {
 	_cleanup_image_ref_ struct image_ref *ref = NULL;
 	int r = image_ref_parse(ref_string, &ref, err);

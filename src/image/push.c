@@ -202,7 +202,8 @@ static int record_pushed(struct images *im, const struct image_record *rec, cons
 	return image_db_put(im->db, &img, layers, n, err);
 }
 
-static int push_unlocked(struct images *im, const char *name, const struct push_opts *opts, struct vsl_error **err)
+static int push_unlocked(struct images *im, const char *name, const struct push_opts *opts,
+                         struct vsl_error **err)
 {
 	static const struct push_opts none = {0};
 	if (opts == NULL)

@@ -200,8 +200,8 @@ int caps_apply(const struct oci_caps *c, struct vsl_error **err)
 		if (skipped & (UINT64_C(1) << v)) {
 			char n[32];
 			log_debug("process.capabilities.ambient: '%s' is not in both the permitted and the "
-				 "inheritable set: not raised",
-				 cap_name(v, n));
+			          "inheritable set: not raised",
+			          cap_name(v, n));
 		}
 	}
 	amb &= ~skipped;

@@ -58,10 +58,12 @@ int console_bind_dev_console(int slave, struct vsl_error **err)
 	_cleanup_close_ int target = resolve_mkfile_p(rootfd, "/dev/console", 0600, err);
 	if (target < 0)
 		return vsl_error_prefix(err, "make /dev/console");
-	_cleanup_close_ int tree = (int)syscall(SYS_open_tree, slave, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	_cleanup_close_ int tree =
+	    (int)syscall(SYS_open_tree, slave, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (tree < 0)
 		return vsl_error_errno(err, errno, "bind the pty on /dev/console");
-	if (syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+	if (syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+	    0)
 		return vsl_error_errno(err, errno, "bind the pty on /dev/console");
 	return 0;
 }
@@ -89,7 +91,8 @@ int console_send_master(int sock, int master, struct vsl_error **err)
 		struct cmsghdr align;
 	} u;
 	memset(&u, 0, sizeof(u));
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	struct msghdr msg = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
@@ -154,10 +157,10 @@ void console_proxy(int master, int pidfd)
 	bool in_open = true, out_open = true;
 	while (out_open) {
 		struct pollfd p[4] = {
-			{.fd = master, .events = POLLIN},
-			{.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
-			{.fd = sfd, .events = POLLIN},
-			{.fd = pidfd, .events = POLLIN},
+		    {.fd = master, .events = POLLIN},
+		    {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
+		    {.fd = sfd, .events = POLLIN},
+		    {.fd = pidfd, .events = POLLIN},
 		};
 		if (poll(p, 4, -1) < 0) {
 			if (errno == EINTR)

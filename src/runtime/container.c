@@ -37,7 +37,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 
-#define EXEC_FIFO "exec.fifo"
+#define EXEC_FIFO   "exec.fifo"
 #define CONFIG_COPY "config.json"
 
 /* Everything one create holds; released by spawn_clear(). */
@@ -64,14 +64,14 @@ struct spawn {
 static void spawn_init(struct spawn *sp, const struct rt_create_opts *o)
 {
 	*sp = (struct spawn){.opts = o,
-			     .rootfd = -1,
-			     .dirfd = -1,
-			     .fifo_fd = -1,
-			     .console_fd = -1,
-			     .sync_parent = -1,
-			     .sync_child = -1,
-			     .pidfd = -1,
-			     .master = -1};
+	                     .rootfd = -1,
+	                     .dirfd = -1,
+	                     .fifo_fd = -1,
+	                     .console_fd = -1,
+	                     .sync_parent = -1,
+	                     .sync_child = -1,
+	                     .pidfd = -1,
+	                     .master = -1};
 	ns_plan_init(&sp->ns);
 }
 
@@ -113,9 +113,9 @@ char *rt_now_rfc3339(void)
 static json_t *state_document(const struct rt_state *s, enum rt_status status, const struct oci_config *c)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "ociVersion",
-			      c && c->oci_version ? c->oci_version : "1.2.0", "id", s->id, "status",
-			      rt_status_name(status), "pid", (json_int_t)(status == RT_STOPPED ? 0 : s->pid),
-			      "bundle", s->bundle);
+	                      c && c->oci_version ? c->oci_version : "1.2.0", "id", s->id, "status",
+	                      rt_status_name(status), "pid", (json_int_t)(status == RT_STOPPED ? 0 : s->pid),
+	                      "bundle", s->bundle);
 	if (o == NULL || c == NULL || c->n_annotations == 0)
 		return o;
 	json_t *ann = json_object();
@@ -150,7 +150,8 @@ static int child_setup(struct spawn *sp, struct vsl_error **err)
 		return vsl_error_prefix(err, "enter the container's cgroup");
 	if (sp->ns.clone_flags & CLONE_NEWUSER) {
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-			return vsl_error_errno(err, errno, "become root in the user namespace (is uid/gid 0 mapped?)");
+			return vsl_error_errno(err, errno,
+			                       "become root in the user namespace (is uid/gid 0 mapped?)");
 	}
 	if (ns_plan_child_join_user(&sp->ns, err) < 0)
 		return -1;
@@ -175,11 +176,11 @@ static int child_setup(struct spawn *sp, struct vsl_error **err)
 	}
 
 	struct rootfs_ctx rc = {
-		.config = c,
-		.rootfs = sp->rootfs,
-		.no_pivot = o->no_pivot,
-		.new_userns = (sp->ns.clone_flags & CLONE_NEWUSER) || sp->ns.join_fd[NS_USER] >= 0,
-		.rootfd = -1,
+	    .config = c,
+	    .rootfs = sp->rootfs,
+	    .no_pivot = o->no_pivot,
+	    .new_userns = (sp->ns.clone_flags & CLONE_NEWUSER) || sp->ns.join_fd[NS_USER] >= 0,
+	    .rootfd = -1,
 	};
 	int r = rootfs_prepare(&rc, err);
 	if (r < 0)
@@ -195,8 +196,8 @@ static int child_setup(struct spawn *sp, struct vsl_error **err)
 	started_state = hook_state ? strchr(hook_state, '\n') : NULL;
 	if (started_state)
 		*started_state++ = '\0';
-	r = hooks_run("createContainer", c->hooks.list[HOOK_CREATE_CONTAINER], c->hooks.count[HOOK_CREATE_CONTAINER],
-		      hook_state, err);
+	r = hooks_run("createContainer", c->hooks.list[HOOK_CREATE_CONTAINER],
+	              c->hooks.count[HOOK_CREATE_CONTAINER], hook_state, err);
 	if (r < 0)
 		goto out;
 	if ((r = rootfs_pivot(&rc, err)) < 0 || (r = rootfs_finalize(&rc, err)) < 0)
@@ -208,7 +209,8 @@ out:
 
 	if (c->process.terminal) {
 		_cleanup_close_ int master = -EBADF, slave = -EBADF;
-		if (console_open(c->process.console_height, c->process.console_width, &master, &slave, err) < 0)
+		if (console_open(c->process.console_height, c->process.console_width, &master, &slave, err) <
+		    0)
 			return -1;
 		if (sp->console_fd >= 0) {
 			if (console_send_master(sp->console_fd, master, err) < 0)
@@ -219,7 +221,8 @@ out:
 		if (console_bind_dev_console(slave, err) < 0 || console_become_stdio(slave, err) < 0)
 			return -1;
 	}
-	if (c->personality_domain && strcmp(c->personality_domain, "LINUX32") == 0 && personality(PER_LINUX32) < 0)
+	if (c->personality_domain && strcmp(c->personality_domain, "LINUX32") == 0 &&
+	    personality(PER_LINUX32) < 0)
 		return vsl_error_errno(err, errno, "set personality LINUX32");
 
 	sp->launch.process = &c->process;
@@ -244,8 +247,9 @@ out:
 	closep(&sp->fifo_fd);
 	sp->fifo_fd = -1;
 
-	if (hooks_run("startContainer", c->hooks.list[HOOK_START_CONTAINER], c->hooks.count[HOOK_START_CONTAINER],
-		      started_state ? started_state : hook_state, err) < 0)
+	if (hooks_run("startContainer", c->hooks.list[HOOK_START_CONTAINER],
+	              c->hooks.count[HOOK_START_CONTAINER], started_state ? started_state : hook_state,
+	              err) < 0)
 		return -1;
 	return process_exec(&sp->launch, err);
 }
@@ -270,19 +274,22 @@ static int check_config(struct spawn *sp, struct vsl_error **err)
 	if (c->hostname && *c->hostname && !c->namespaces[NS_UTS].present)
 		return vsl_error_set(err, "config.json: hostname: setting it requires a new uts namespace");
 	if (c->process.terminal && sp->opts->console_socket == NULL && !sp->foreground)
-		return vsl_error_set(err, "cannot allocate tty if runc will detach without setting console socket");
+		return vsl_error_set(
+		    err, "cannot allocate tty if runc will detach without setting console socket");
 	if (!c->process.terminal && sp->opts->console_socket != NULL)
-		return vsl_error_set(err, "cannot use console socket if runc will not detach or allocate tty");
+		return vsl_error_set(err,
+		                     "cannot use console socket if runc will not detach or allocate tty");
 	if (c->namespaces[NS_USER].present && c->namespaces[NS_USER].path == NULL &&
 	    (c->n_uid_mappings == 0 || c->n_gid_mappings == 0))
-		return vsl_error_set(err, "config.json: linux.uidMappings: a new user namespace needs uid and gid mappings");
+		return vsl_error_set(
+		    err, "config.json: linux.uidMappings: a new user namespace needs uid and gid mappings");
 	if (c->process.has_caps && caps_validate(&c->process.caps, err) < 0)
 		return -1;
 	return process_check_rlimits(c->process.rlimits, c->process.n_rlimits, err);
 }
 
 int rt_seccomp_prepare(const struct rt_context *ctx, const struct oci_seccomp *s, struct seccomp_filter **ret,
-		       struct vsl_error **err)
+                       struct vsl_error **err)
 {
 	_cleanup_free_ char *cache = NULL;
 	if (asprintf(&cache, "%s/" RT_SECCOMP_CACHE, ctx->root) < 0)
@@ -349,9 +356,9 @@ static int make_state_dir(struct spawn *sp, const struct rt_context *ctx, struct
 long rt_clone(uint64_t flags, struct cgroup *cg, int *ret_pidfd, bool *ret_in_v2)
 {
 	struct clone_args args = {
-		.flags = flags | CLONE_PIDFD,
-		.pidfd = (uint64_t)(uintptr_t)ret_pidfd,
-		.exit_signal = SIGCHLD,
+	    .flags = flags | CLONE_PIDFD,
+	    .pidfd = (uint64_t)(uintptr_t)ret_pidfd,
+	    .exit_signal = SIGCHLD,
 	};
 	int cgfd = cgroup_clone_fd(cg);
 	if (cgfd >= 0) {
@@ -439,9 +446,10 @@ static int parent_handshake(struct spawn *sp, struct vsl_error **err)
 			_cleanup_free_ char *st = rt_hook_state(&sp->state, RT_CREATING, c);
 			if (st == NULL)
 				return vsl_error_errno(err, ENOMEM, "hook state");
-			if (hooks_run("prestart", c->hooks.list[HOOK_PRESTART], c->hooks.count[HOOK_PRESTART], st, err) < 0 ||
+			if (hooks_run("prestart", c->hooks.list[HOOK_PRESTART], c->hooks.count[HOOK_PRESTART],
+			              st, err) < 0 ||
 			    hooks_run("createRuntime", c->hooks.list[HOOK_CREATE_RUNTIME],
-				      c->hooks.count[HOOK_CREATE_RUNTIME], st, err) < 0)
+			              c->hooks.count[HOOK_CREATE_RUNTIME], st, err) < 0)
 				return -1;
 			_cleanup_free_ char *created = rt_hook_state(&sp->state, RT_CREATED, c);
 			_cleanup_free_ char *both = NULL;
@@ -500,22 +508,22 @@ static void spawn_abort(struct spawn *sp)
  * mknod, and use the devices that make a usable /dev. A config with no rules
  * at all restricts nothing and gets none. */
 static const struct oci_device_rule default_device_rules[] = {
-	{.allow = true, .type = 'c', .major = -1, .minor = -1, .access = "m"},
-	{.allow = true, .type = 'b', .major = -1, .minor = -1, .access = "m"},
-	{.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"},   /* null */
-	{.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "rwm"},   /* zero */
-	{.allow = true, .type = 'c', .major = 1, .minor = 7, .access = "rwm"},   /* full */
-	{.allow = true, .type = 'c', .major = 5, .minor = 0, .access = "rwm"},   /* tty */
-	{.allow = true, .type = 'c', .major = 1, .minor = 9, .access = "rwm"},   /* urandom */
-	{.allow = true, .type = 'c', .major = 1, .minor = 8, .access = "rwm"},   /* random */
-	{.allow = true, .type = 'c', .major = 136, .minor = -1, .access = "rwm"}, /* the ptys */
-	{.allow = true, .type = 'c', .major = 5, .minor = 2, .access = "rwm"},   /* ptmx */
+    {.allow = true, .type = 'c', .major = -1, .minor = -1, .access = "m"},
+    {.allow = true, .type = 'b', .major = -1, .minor = -1, .access = "m"},
+    {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"},    /* null */
+    {.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "rwm"},    /* zero */
+    {.allow = true, .type = 'c', .major = 1, .minor = 7, .access = "rwm"},    /* full */
+    {.allow = true, .type = 'c', .major = 5, .minor = 0, .access = "rwm"},    /* tty */
+    {.allow = true, .type = 'c', .major = 1, .minor = 9, .access = "rwm"},    /* urandom */
+    {.allow = true, .type = 'c', .major = 1, .minor = 8, .access = "rwm"},    /* random */
+    {.allow = true, .type = 'c', .major = 136, .minor = -1, .access = "rwm"}, /* the ptys */
+    {.allow = true, .type = 'c', .major = 5, .minor = 2, .access = "rwm"},    /* ptmx */
 };
 
 /* The resources to apply: the config's, with the default rules and one
  * allow rule per spec device added. *ret_rules is owned by the caller. */
 static int effective_resources(const struct oci_config *c, struct oci_resources *ret,
-			       struct oci_device_rule **ret_rules)
+                               struct oci_device_rule **ret_rules)
 {
 	*ret = c->resources;
 	*ret_rules = NULL;
@@ -532,8 +540,11 @@ static int effective_resources(const struct oci_config *c, struct oci_resources 
 		const struct oci_device *d = &c->devices[i];
 		if (d->type == 'p')
 			continue;
-		rules[k++] = (struct oci_device_rule){.allow = true, .type = d->type == 'b' ? 'b' : 'c',
-						      .major = d->major, .minor = d->minor, .access = "rwm"};
+		rules[k++] = (struct oci_device_rule){.allow = true,
+		                                      .type = d->type == 'b' ? 'b' : 'c',
+		                                      .major = d->major,
+		                                      .minor = d->minor,
+		                                      .access = "rwm"};
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(default_device_rules); i++)
 		rules[k++] = default_device_rules[i];
@@ -570,12 +581,12 @@ static int spawn_container(const struct rt_context *ctx, struct spawn *sp, struc
 	sp->sync_child = sv[1];
 
 	sp->state = (struct rt_state){
-		.id = strdup(o->id),
-		.bundle = strdup(sp->bundle),
-		.rootfs = strdup(sp->rootfs),
-		.created = rt_now_rfc3339(),
-		.cgroup_path = strdup(cgroup_path(sp->cg)),
-		.owner = getuid(),
+	    .id = strdup(o->id),
+	    .bundle = strdup(sp->bundle),
+	    .rootfs = strdup(sp->rootfs),
+	    .created = rt_now_rfc3339(),
+	    .cgroup_path = strdup(cgroup_path(sp->cg)),
+	    .owner = getuid(),
 	};
 
 	if (ns_plan_open(&sp->ns, sp->config, err) < 0)
@@ -670,7 +681,8 @@ static int run_poststart(const struct rt_handle *h, const struct oci_config *c, 
 	_cleanup_free_ char *st = rt_hook_state(&h->state, RT_RUNNING, c);
 	_cleanup_error_ struct vsl_error *herr = NULL;
 	/* The spec: a failing poststart hook is logged, the container keeps running. */
-	if (hooks_run("poststart", c->hooks.list[HOOK_POSTSTART], c->hooks.count[HOOK_POSTSTART], st, &herr) < 0)
+	if (hooks_run("poststart", c->hooks.list[HOOK_POSTSTART], c->hooks.count[HOOK_POSTSTART], st, &herr) <
+	    0)
 		log_warn("%s", vsl_error_message(herr));
 	return 0;
 }
@@ -767,7 +779,8 @@ static int destroy_opened(struct rt_handle *h, const struct oci_config *c, struc
 	if (c && c->hooks.count[HOOK_POSTSTOP]) {
 		_cleanup_free_ char *st = rt_hook_state(&h->state, RT_STOPPED, c);
 		_cleanup_error_ struct vsl_error *herr = NULL;
-		if (hooks_run("poststop", c->hooks.list[HOOK_POSTSTOP], c->hooks.count[HOOK_POSTSTOP], st, &herr) < 0)
+		if (hooks_run("poststop", c->hooks.list[HOOK_POSTSTOP], c->hooks.count[HOOK_POSTSTOP], st,
+		              &herr) < 0)
 			log_warn("%s", vsl_error_message(herr));
 	}
 	int r = rm_rf_at(h->rootfd, h->state.id);
@@ -790,7 +803,7 @@ int rt_delete(const struct rt_context *ctx, const char *id, bool force, struct v
 		return -1;
 	if (!force && (h.status == RT_RUNNING || h.status == RT_PAUSED))
 		return vsl_error_set(err, "cannot delete container %s that is not stopped: %s", id,
-				     rt_status_name(h.status));
+		                     rt_status_name(h.status));
 	return rt_destroy(&h, err);
 }
 
@@ -828,7 +841,7 @@ int rt_ps(const struct rt_context *ctx, const char *id, pid_t **ret, size_t *ret
 }
 
 int rt_update(const struct rt_context *ctx, const char *id, const struct oci_resources *res,
-	      struct vsl_error **err)
+              struct vsl_error **err)
 {
 	_cleanup_(rt_handle_clear) struct rt_handle h;
 	if (rt_open(ctx, id, &h, err) < 0)
@@ -896,7 +909,8 @@ int rt_wait_status(int pidfd)
 /* Forwards the signals a user sends to `run` on to the container, until it exits. */
 int rt_forward_signals_until_exit(int pidfd)
 {
-	static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+	static const int forwarded[] = {SIGHUP,  SIGINT,  SIGQUIT,  SIGTERM,
+	                                SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
 	sigset_t mask, old;
 	sigemptyset(&mask);
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
@@ -924,7 +938,7 @@ int rt_forward_signals_until_exit(int pidfd)
 }
 
 int rt_run(const struct rt_context *ctx, const struct rt_create_opts *o, bool detach, int *ret_status,
-	   struct vsl_error **err)
+           struct vsl_error **err)
 {
 	struct spawn sp;
 	spawn_init(&sp, o);

@@ -45,7 +45,7 @@ int rt_start(const struct rt_context *ctx, const char *id, struct vsl_error **er
 /* create + start. In the foreground, waits and returns the exit status in
  * *ret_status (128+N for a signal) and deletes the container. */
 int rt_run(const struct rt_context *ctx, const struct rt_create_opts *o, bool detach, int *ret_status,
-	   struct vsl_error **err);
+           struct vsl_error **err);
 int rt_state(const struct rt_context *ctx, const char *id, char **ret_json, struct vsl_error **err);
 int rt_kill(const struct rt_context *ctx, const char *id, int sig, bool all, struct vsl_error **err);
 int rt_delete(const struct rt_context *ctx, const char *id, bool force, struct vsl_error **err);
@@ -53,7 +53,7 @@ int rt_pause(const struct rt_context *ctx, const char *id, struct vsl_error **er
 int rt_resume(const struct rt_context *ctx, const char *id, struct vsl_error **err);
 int rt_ps(const struct rt_context *ctx, const char *id, pid_t **ret, size_t *ret_n, struct vsl_error **err);
 int rt_update(const struct rt_context *ctx, const char *id, const struct oci_resources *res,
-	      struct vsl_error **err);
+              struct vsl_error **err);
 
 struct rt_list_entry {
 	struct rt_state state;
@@ -68,9 +68,9 @@ struct rt_exec_opts {
 	char **args;              /* else: the container's process with these changes */
 	char **env;               /* added to (or replacing by name) the container's env */
 	const char *cwd;
-	const char *user;         /* "uid[:gid]" */
+	const char *user; /* "uid[:gid]" */
 	char **additional_gids;
-	char **caps;              /* added to the bounding, effective and permitted sets */
+	char **caps; /* added to the bounding, effective and permitted sets */
 	bool tty, no_new_privs;
 	const char *apparmor, *process_label;
 	const char *console_socket;
@@ -78,4 +78,5 @@ struct rt_exec_opts {
 	bool detach;
 	unsigned preserve_fds;
 };
-int rt_exec(const struct rt_context *ctx, const struct rt_exec_opts *o, int *ret_status, struct vsl_error **err);
+int rt_exec(const struct rt_context *ctx, const struct rt_exec_opts *o, int *ret_status,
+            struct vsl_error **err);

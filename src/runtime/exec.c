@@ -38,7 +38,7 @@ struct exec_job {
 	struct oci_process process;
 	struct proc_launch launch;
 	int container_pidfd;
-	int join_flags;  /* entered by the child with setns(pidfd, ...) */
+	int join_flags; /* entered by the child with setns(pidfd, ...) */
 	int sync_parent, sync_child, console_fd;
 	int pidfd, master;
 	pid_t pid;
@@ -80,7 +80,7 @@ static int exec_child_setup(struct exec_job *j, struct vsl_error **err)
 		if (console_open(p->console_height, p->console_width, &master, &slave, err) < 0)
 			return -1;
 		int r = j->console_fd >= 0 ? console_send_master(j->console_fd, master, err)
-					   : sync_send(j->sync_child, SYNC_CONSOLE, NULL, master);
+		                           : sync_send(j->sync_child, SYNC_CONSOLE, NULL, master);
 		if (r < 0)
 			return r == -1 ? -1 : vsl_error_errno(err, -r, "send pty to the runtime");
 		if (console_become_stdio(slave, err) < 0)
@@ -172,9 +172,8 @@ static int json_append_unique(json_t *arr, const char *value)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(arr, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), value) == 0)
-			return 0;
+	json_array_foreach(arr, i,
+	                   v) if (json_is_string(v) && strcmp(json_string_value(v), value) == 0) return 0;
 	return json_array_append_new(arr, json_string(value));
 }
 
@@ -192,7 +191,8 @@ static int parse_id(const char *s, unsigned *ret)
 /* The exec'd process is the container's own process object with the
  * command line's changes, or the --process file; both end up as JSON and go
  * through the one process parser. */
-static int exec_build_process(int dirfd, const struct rt_exec_opts *o, struct oci_process *ret, struct vsl_error **err)
+static int exec_build_process(int dirfd, const struct rt_exec_opts *o, struct oci_process *ret,
+                              struct vsl_error **err)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
@@ -242,7 +242,8 @@ static int exec_build_process(int dirfd, const struct rt_exec_opts *o, struct oc
 		size_t i;
 		json_t *v;
 		bool replaced = false;
-		json_array_foreach(env, i, v) {
+		json_array_foreach(env, i, v)
+		{
 			const char *s = json_string_value(v);
 			if (s && strncmp(s, *e, klen) == 0 && s[klen] == '=') {
 				json_array_set_new(env, i, json_string(*e));
@@ -311,7 +312,8 @@ static int exec_build_process(int dirfd, const struct rt_exec_opts *o, struct oc
 	return oci_process_parse(out, strlen(out), ret, err);
 }
 
-int rt_exec(const struct rt_context *ctx, const struct rt_exec_opts *o, int *ret_status, struct vsl_error **err)
+int rt_exec(const struct rt_context *ctx, const struct rt_exec_opts *o, int *ret_status,
+            struct vsl_error **err)
 {
 	_cleanup_(rt_handle_clear) struct rt_handle h;
 	if (rt_open(ctx, o->id, &h, err) < 0)
@@ -321,10 +323,16 @@ int rt_exec(const struct rt_context *ctx, const struct rt_exec_opts *o, int *ret
 	if (h.status == RT_PAUSED)
 		return vsl_error_set(err, "cannot exec in a paused container");
 	if (o->tty && o->console_socket == NULL && o->detach)
-		return vsl_error_set(err, "cannot allocate tty if runc will detach without setting console socket");
+		return vsl_error_set(
+		    err, "cannot allocate tty if runc will detach without setting console socket");
 
-	struct exec_job j = {.opts = o, .container_pidfd = -1, .sync_parent = -1, .sync_child = -1,
-			     .console_fd = -1, .pidfd = -1, .master = -1};
+	struct exec_job j = {.opts = o,
+	                     .container_pidfd = -1,
+	                     .sync_parent = -1,
+	                     .sync_child = -1,
+	                     .console_fd = -1,
+	                     .pidfd = -1,
+	                     .master = -1};
 	int r = -1;
 	if (oci_config_load(h.dirfd, "config.json", &j.config, err) < 0)
 		goto out;

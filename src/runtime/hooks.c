@@ -35,7 +35,7 @@ static int64_t now_ms(void)
 }
 
 static int hook_run_one(const char *kind, size_t index, const struct oci_hook *h, const char *state_json,
-			struct vsl_error **err)
+                        struct vsl_error **err)
 {
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
@@ -70,8 +70,8 @@ static int hook_run_one(const char *kind, size_t index, const struct oci_hook *h
 		if (n == 0) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
-			return vsl_error_set(err, "%s hook #%zu '%s': timed out after %d s", kind, index, h->path,
-					     h->timeout);
+			return vsl_error_set(err, "%s hook #%zu '%s': timed out after %d s", kind, index,
+			                     h->path, h->timeout);
 		}
 		break;
 	}
@@ -85,12 +85,13 @@ static int hook_run_one(const char *kind, size_t index, const struct oci_hook *h
 		return 0;
 	if (WIFEXITED(status))
 		return vsl_error_set(err, "%s hook #%zu '%s': exit status %d", kind, index, h->path,
-				     WEXITSTATUS(status));
-	return vsl_error_set(err, "%s hook #%zu '%s': killed by signal %d", kind, index, h->path, WTERMSIG(status));
+		                     WEXITSTATUS(status));
+	return vsl_error_set(err, "%s hook #%zu '%s': killed by signal %d", kind, index, h->path,
+	                     WTERMSIG(status));
 }
 
 int hooks_run(const char *kind, const struct oci_hook *hooks, size_t n, const char *state_json,
-	      struct vsl_error **err)
+              struct vsl_error **err)
 {
 	for (size_t i = 0; i < n; i++)
 		if (hook_run_one(kind, i, &hooks[i], state_json, err) < 0)

@@ -8,4 +8,4 @@ struct vsl_error;
 struct oci_hook;
 
 int hooks_run(const char *kind, const struct oci_hook *hooks, size_t n, const char *state_json,
-	      struct vsl_error **err);
+              struct vsl_error **err);

@@ -51,7 +51,8 @@ int ns_plan_open(struct ns_plan *p, const struct oci_config *c, struct vsl_error
 		}
 		int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			return vsl_error_errno(err, errno, "open %s namespace '%s'", ns_type_name(t), ns->path);
+			return vsl_error_errno(err, errno, "open %s namespace '%s'", ns_type_name(t),
+			                       ns->path);
 		p->join_fd[t] = fd;
 	}
 	return 0;
@@ -60,9 +61,10 @@ int ns_plan_open(struct ns_plan *p, const struct oci_config *c, struct vsl_error
 static int save_own(struct ns_plan *p, int t, struct vsl_error **err)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/ns/%s", t == NS_PID	? "pid_for_children"
-							 : t == NS_TIME ? "time_for_children"
-									: ns_type_proc_name(t));
+	snprintf(path, sizeof(path), "/proc/self/ns/%s",
+	         t == NS_PID    ? "pid_for_children"
+	         : t == NS_TIME ? "time_for_children"
+	                        : ns_type_proc_name(t));
 	p->saved_fd[t] = open(path, O_RDONLY | O_CLOEXEC);
 	if (p->saved_fd[t] < 0)
 		return vsl_error_errno(err, errno, "open '%s'", path);
@@ -100,7 +102,7 @@ int ns_plan_enter(struct ns_plan *p, const struct oci_config *c, struct vsl_erro
 			return -1;
 		if (setns(p->join_fd[t], ns_type_clone_flag(t)) < 0)
 			return vsl_error_errno(err, errno, "join %s namespace '%s'", ns_type_name(t),
-					       c->namespaces[t].path);
+			                       c->namespaces[t].path);
 	}
 	if (p->new_time) {
 		if (save_own(p, NS_TIME, err) < 0)
@@ -123,7 +125,8 @@ int ns_plan_leave(struct ns_plan *p, struct vsl_error **err)
 		if (p->saved_fd[t] < 0)
 			continue;
 		if (setns(p->saved_fd[t], ns_type_clone_flag(t)) < 0 && r == 0)
-			r = vsl_error_errno(err, errno, "return to the runtime's %s namespace", ns_type_name(t));
+			r = vsl_error_errno(err, errno, "return to the runtime's %s namespace",
+			                    ns_type_name(t));
 	}
 	if (p->saved_cwd >= 0 && fchdir(p->saved_cwd) < 0 && r == 0)
 		r = vsl_error_errno(err, errno, "return to the working directory");

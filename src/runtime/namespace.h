@@ -21,8 +21,8 @@ struct ns_plan {
 	int join_fd[NS_COUNT];  /* by enum ns_type; -1: not joined */
 	int saved_fd[NS_COUNT]; /* our own namespaces, to return to */
 	int saved_cwd;
-	bool new_time;          /* made by unshare() in the parent: offsets must be set before entry */
-	bool late_cgroup;       /* made by the child's unshare() once it is in its cgroups */
+	bool new_time;    /* made by unshare() in the parent: offsets must be set before entry */
+	bool late_cgroup; /* made by the child's unshare() once it is in its cgroups */
 };
 
 void ns_plan_init(struct ns_plan *p);

@@ -33,14 +33,16 @@ int process_check_rlimits(const struct oci_rlimit *r, size_t n, struct vsl_error
 {
 	for (size_t i = 0; i < n; i++) {
 		if (r[i].soft > r[i].hard)
-			return vsl_error_set(err, "rlimit %s: soft limit %llu is above the hard limit %llu", r[i].type,
-					     (unsigned long long)r[i].soft, (unsigned long long)r[i].hard);
+			return vsl_error_set(err, "rlimit %s: soft limit %llu is above the hard limit %llu",
+			                     r[i].type, (unsigned long long)r[i].soft,
+			                     (unsigned long long)r[i].hard);
 		uint64_t nr_open;
 		if (r[i].resource == RLIMIT_NOFILE && read_nr_open(&nr_open) == 0 && r[i].hard > nr_open)
 			return vsl_error_set(err,
-					     "rlimit %s: hard limit %llu is above the host's limit %llu "
-					     "(fs.nr_open); lower it",
-					     r[i].type, (unsigned long long)r[i].hard, (unsigned long long)nr_open);
+			                     "rlimit %s: hard limit %llu is above the host's limit %llu "
+			                     "(fs.nr_open); lower it",
+			                     r[i].type, (unsigned long long)r[i].hard,
+			                     (unsigned long long)nr_open);
 	}
 	return 0;
 }
@@ -52,9 +54,10 @@ int process_set_rlimits(const struct oci_rlimit *r, size_t n, struct vsl_error *
 		if (setrlimit(r[i].resource, &l) < 0) {
 			struct rlimit host;
 			getrlimit(r[i].resource, &host);
-			return vsl_error_errno(err, errno, "set rlimit %s to %llu/%llu (host hard limit %llu)",
-					       r[i].type, (unsigned long long)r[i].soft,
-					       (unsigned long long)r[i].hard, (unsigned long long)host.rlim_max);
+			return vsl_error_errno(err, errno,
+			                       "set rlimit %s to %llu/%llu (host hard limit %llu)", r[i].type,
+			                       (unsigned long long)r[i].soft, (unsigned long long)r[i].hard,
+			                       (unsigned long long)host.rlim_max);
 		}
 	}
 	return 0;
@@ -152,7 +155,8 @@ int process_resolve_exec(struct proc_launch *l, struct vsl_error **err)
  * the LSM: a profile asked for on a host without AppArmor is ignored, as runc does. */
 static int apply_lsm(const struct oci_process *p, struct vsl_error **err)
 {
-	if (p->apparmor_profile && *p->apparmor_profile && access("/sys/kernel/security/apparmor", F_OK) == 0) {
+	if (p->apparmor_profile && *p->apparmor_profile &&
+	    access("/sys/kernel/security/apparmor", F_OK) == 0) {
 		_cleanup_free_ char *value = NULL;
 		if (asprintf(&value, "exec %s", p->apparmor_profile) < 0)
 			return vsl_error_errno(err, ENOMEM, "apparmor");

@@ -22,8 +22,8 @@ struct rootfs_ctx {
 	const struct oci_config *config;
 	const char *rootfs; /* absolute host path of the root filesystem */
 	bool no_pivot;
-	bool new_userns;    /* devices are bind-mounted from the host, not mknod'ed */
-	int rootfd;         /* set by rootfs_prepare; closed by rootfs_ctx_clear */
+	bool new_userns; /* devices are bind-mounted from the host, not mknod'ed */
+	int rootfd;      /* set by rootfs_prepare; closed by rootfs_ctx_clear */
 };
 
 int rootfs_prepare(struct rootfs_ctx *ctx, struct vsl_error **err);

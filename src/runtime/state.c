@@ -19,8 +19,8 @@
 const char *rt_status_name(enum rt_status s)
 {
 	static const char *const names[] = {
-		[RT_CREATING] = "creating", [RT_CREATED] = "created", [RT_RUNNING] = "running",
-		[RT_PAUSED] = "paused",     [RT_STOPPED] = "stopped",
+	    [RT_CREATING] = "creating", [RT_CREATED] = "created", [RT_RUNNING] = "running",
+	    [RT_PAUSED] = "paused",     [RT_STOPPED] = "stopped",
 	};
 	return names[s];
 }
@@ -32,10 +32,11 @@ int state_check_id(const char *id, struct vsl_error **err)
 		return vsl_error_set(err, "invalid container id '%s'", id);
 	for (const char *p = id; *p; p++) {
 		char c = *p;
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-			  c == '+' || c == '-' || c == '.';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		          c == '_' || c == '+' || c == '-' || c == '.';
 		if (!ok)
-			return vsl_error_set(err, "invalid container id '%s': only [a-zA-Z0-9_+.-] allowed", id);
+			return vsl_error_set(err, "invalid container id '%s': only [a-zA-Z0-9_+.-] allowed",
+			                     id);
 	}
 	return 0;
 }
@@ -81,10 +82,11 @@ int state_dir_open(int rootfd, const char *id, int *ret_fd, struct vsl_error **e
 
 int state_save(int dirfd, const struct rt_state *s, struct vsl_error **err)
 {
-	json_t *o = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s?, s:b, s:I}", "id", s->id, "pid",
-			      (json_int_t)s->pid, "start_time", (json_int_t)s->start_time, "bundle", s->bundle,
-			      "rootfs", s->rootfs, "created", s->created, "cgroup_path", s->cgroup_path,
-			      "systemd_cgroup", s->systemd_cgroup, "owner", (json_int_t)s->owner);
+	json_t *o =
+	    json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s?, s:b, s:I}", "id", s->id, "pid",
+	              (json_int_t)s->pid, "start_time", (json_int_t)s->start_time, "bundle", s->bundle,
+	              "rootfs", s->rootfs, "created", s->created, "cgroup_path", s->cgroup_path,
+	              "systemd_cgroup", s->systemd_cgroup, "owner", (json_int_t)s->owner);
 	if (o == NULL)
 		return vsl_error_set(err, "encode state of '%s'", s->id);
 	_cleanup_free_ char *text = json_dumps(o, JSON_COMPACT);
@@ -114,23 +116,23 @@ int state_load(int dirfd, struct rt_state *ret, struct vsl_error **err)
 	const char *id = NULL, *bundle = NULL, *rootfs = NULL, *created = NULL, *cg = NULL;
 	json_int_t pid = 0, start = 0, owner = 0;
 	int systemd = 0;
-	int r = json_unpack_ex(o, &jerr, 0, "{s:s, s:I, s:I, s:s, s:s, s:s, s?s, s?b, s?I}", "id", &id, "pid", &pid,
-			       "start_time", &start, "bundle", &bundle, "rootfs", &rootfs, "created", &created,
-			       "cgroup_path", &cg, "systemd_cgroup", &systemd, "owner", &owner);
+	int r = json_unpack_ex(o, &jerr, 0, "{s:s, s:I, s:I, s:s, s:s, s:s, s?s, s?b, s?I}", "id", &id, "pid",
+	                       &pid, "start_time", &start, "bundle", &bundle, "rootfs", &rootfs, "created",
+	                       &created, "cgroup_path", &cg, "systemd_cgroup", &systemd, "owner", &owner);
 	if (r < 0) {
 		json_decref(o);
 		return vsl_error_set(err, "load container state: %s", jerr.text);
 	}
 	struct rt_state s = {
-		.id = strdup(id),
-		.pid = (pid_t)pid,
-		.start_time = (uint64_t)start,
-		.bundle = strdup(bundle),
-		.rootfs = strdup(rootfs),
-		.created = strdup(created),
-		.cgroup_path = dup_or_null(cg),
-		.systemd_cgroup = systemd,
-		.owner = (uid_t)owner,
+	    .id = strdup(id),
+	    .pid = (pid_t)pid,
+	    .start_time = (uint64_t)start,
+	    .bundle = strdup(bundle),
+	    .rootfs = strdup(rootfs),
+	    .created = strdup(created),
+	    .cgroup_path = dup_or_null(cg),
+	    .systemd_cgroup = systemd,
+	    .owner = (uid_t)owner,
 	};
 	json_decref(o);
 	*ret = s;

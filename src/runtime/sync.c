@@ -18,8 +18,8 @@ int sync_send(int sock, enum sync_type type, const char *text, int fd)
 	struct sync_header h = {.type = type};
 	size_t tlen = text ? strnlen(text, SYNC_TEXT_MAX) : 0;
 	struct iovec iov[2] = {
-		{.iov_base = &h, .iov_len = sizeof(h)},
-		{.iov_base = (void *)text, .iov_len = tlen},
+	    {.iov_base = &h, .iov_len = sizeof(h)},
+	    {.iov_base = (void *)text, .iov_len = tlen},
 	};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -50,14 +50,15 @@ int sync_recv(int sock, enum sync_type *ret_type, char **ret_text, int *ret_fd)
 	if (text == NULL)
 		return -ENOMEM;
 	struct iovec iov[2] = {
-		{.iov_base = &h, .iov_len = sizeof(h)},
-		{.iov_base = text, .iov_len = SYNC_TEXT_MAX},
+	    {.iov_base = &h, .iov_len = sizeof(h)},
+	    {.iov_base = text, .iov_len = SYNC_TEXT_MAX},
 	};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	struct msghdr msg = {
+	    .msg_iov = iov, .msg_iovlen = 2, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
 	ssize_t n;
 	do
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);

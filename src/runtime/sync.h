@@ -3,12 +3,12 @@
 #pragma once
 
 enum sync_type {
-	SYNC_GO = 1,      /* runtime -> child: ids mapped, cgroup entered: go on */
-	SYNC_HOOKS,       /* child -> runtime: mounts done, run prestart/createRuntime */
-	SYNC_HOOKS_DONE,  /* runtime -> child: text is the state JSON for its own hooks */
-	SYNC_CONSOLE,     /* child -> runtime: the pty master (foreground terminal) */
-	SYNC_READY,       /* child -> runtime: set up, waiting to be started */
-	SYNC_ERROR,       /* child -> runtime: text is the error; the child exits */
+	SYNC_GO = 1,     /* runtime -> child: ids mapped, cgroup entered: go on */
+	SYNC_HOOKS,      /* child -> runtime: mounts done, run prestart/createRuntime */
+	SYNC_HOOKS_DONE, /* runtime -> child: text is the state JSON for its own hooks */
+	SYNC_CONSOLE,    /* child -> runtime: the pty master (foreground terminal) */
+	SYNC_READY,      /* child -> runtime: set up, waiting to be started */
+	SYNC_ERROR,      /* child -> runtime: text is the error; the child exits */
 };
 
 #define SYNC_TEXT_MAX 8192

@@ -291,8 +291,7 @@ int tree_copy(int src_dirfd, int dst_dirfd, struct vsl_error **err)
 
 /* ---- size ---- */
 
-static int size_dir(int fd, struct inode_set *seen, uint64_t *total, unsigned depth,
-                    struct vsl_error **err)
+static int size_dir(int fd, struct inode_set *seen, uint64_t *total, unsigned depth, struct vsl_error **err)
 {
 	if (depth >= TREE_MAX_DEPTH)
 		return vsl_error_set_code(err, ELOOP, "measure a tree: too deep");

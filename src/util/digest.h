@@ -14,9 +14,9 @@
 
 struct vsl_error;
 
-#define DIGEST_PREFIX "sha256:"
+#define DIGEST_PREFIX  "sha256:"
 #define DIGEST_HEX_LEN 64
-#define DIGEST_SIZE (sizeof(DIGEST_PREFIX) - 1 + DIGEST_HEX_LEN + 1) /* with the NUL */
+#define DIGEST_SIZE    (sizeof(DIGEST_PREFIX) - 1 + DIGEST_HEX_LEN + 1) /* with the NUL */
 
 struct digester;
 

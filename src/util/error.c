@@ -13,9 +13,10 @@ static int code_of(int errno_value)
 	return errno_value > 0 ? -errno_value : -1;
 }
 
-static int error_vset(struct vsl_error **err, int errno_value, bool with_strerror, const char *fmt, va_list ap)
-	__attribute__((format(printf, 4, 0)));
-static int error_vset(struct vsl_error **err, int errno_value, bool with_strerror, const char *fmt, va_list ap)
+static int error_vset(struct vsl_error **err, int errno_value, bool with_strerror, const char *fmt,
+                      va_list ap) __attribute__((format(printf, 4, 0)));
+static int error_vset(struct vsl_error **err, int errno_value, bool with_strerror, const char *fmt,
+                      va_list ap)
 {
 	if (err == NULL || *err != NULL)
 		return code_of(errno_value);

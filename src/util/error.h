@@ -22,12 +22,12 @@ struct vsl_error {
 /* Sets *err (if err is non-NULL and *err is still NULL) and returns -errno_value,
  * or -1 when errno_value is 0, so that `return vsl_error_errno(...)` reads well. */
 int vsl_error_errno(struct vsl_error **err, int errno_value, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 int vsl_error_set(struct vsl_error **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Like vsl_error_errno() but the message is used as is, without strerror():
  * for conditions whose errno callers test but whose text says it better. */
 int vsl_error_set_code(struct vsl_error **err, int errno_value, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Prepends "<context>: " to the message of *err; returns the same code as vsl_error_code(). */
 int vsl_error_prefix(struct vsl_error **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int vsl_error_code(const struct vsl_error *err);

@@ -84,7 +84,7 @@ int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *re
 }
 
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-			 struct vsl_error **err)
+                         struct vsl_error **err)
 {
 	_cleanup_free_ char *tmp = NULL;
 	if (asprintf(&tmp, ".%s.tmp%d", name, (int)getpid()) < 0)

@@ -17,10 +17,10 @@ static bool log_json;
 static enum log_level log_max = LOG_WARN;
 
 static const char *const level_names[] = {
-	[LOG_ERROR] = "error",
-	[LOG_WARN] = "warning",
-	[LOG_INFO] = "info",
-	[LOG_DEBUG] = "debug",
+    [LOG_ERROR] = "error",
+    [LOG_WARN] = "warning",
+    [LOG_INFO] = "info",
+    [LOG_DEBUG] = "debug",
 };
 
 int log_open(const char *path, bool json, enum log_level level)
@@ -70,7 +70,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 	_cleanup_free_ char *line = NULL;
 	if (log_json) {
-		json_t *o = json_pack("{s:s, s:s, s:s}", "level", level_names[level], "msg", msg, "time", when);
+		json_t *o =
+		    json_pack("{s:s, s:s, s:s}", "level", level_names[level], "msg", msg, "time", when);
 		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
 		if (s == NULL || asprintf(&line, "%s\n", s) < 0)

@@ -362,8 +362,7 @@ int main(void)
 	    cmocka_unit_test(test_from_name),    cmocka_unit_test(test_known_names_round_trip),
 	    cmocka_unit_test(test_validate),     cmocka_unit_test(test_drop_bounding),
 	    cmocka_unit_test(test_apply_user),   cmocka_unit_test(test_apply_ambient),
-	    cmocka_unit_test(test_apply_errors),
-	    cmocka_unit_test(test_apply_ambient_skipped),
+	    cmocka_unit_test(test_apply_errors), cmocka_unit_test(test_apply_ambient_skipped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -414,12 +414,14 @@ static void test_validate_names(void **state)
 static void test_validate_mounts(void **state)
 {
 	(void)state;
-	validate_fails("{'HostConfig': {'Binds': ['data:rel']}}",
-	               "invalid mount config for type \"volume\": invalid mount path: 'rel' mount path must be "
-	               "absolute");
-	validate_fails("{'HostConfig': {'Binds': ['data']}}",
-	               "invalid mount config for type \"volume\": invalid mount path: 'data' mount path must be "
-	               "absolute");
+	validate_fails(
+	    "{'HostConfig': {'Binds': ['data:rel']}}",
+	    "invalid mount config for type \"volume\": invalid mount path: 'rel' mount path must be "
+	    "absolute");
+	validate_fails(
+	    "{'HostConfig': {'Binds': ['data']}}",
+	    "invalid mount config for type \"volume\": invalid mount path: 'data' mount path must be "
+	    "absolute");
 	validate_fails(
 	    "{'HostConfig': {'Binds': ['/srv:data']}}",
 	    "invalid mount config for type \"bind\": invalid mount path: 'data' mount path must be absolute");

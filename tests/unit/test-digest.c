@@ -12,7 +12,7 @@
 #include "util/error.h"
 
 #define EMPTY "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define ABC "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define ABC   "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 static void test_vectors(void **state)
 {
@@ -59,12 +59,16 @@ static void test_valid(void **state)
 	assert_string_equal(digest_hex(ABC), ABC + 7);
 	assert_false(digest_is_valid(NULL));
 	assert_false(digest_is_valid("sha256:"));
-	assert_false(digest_is_valid("sha512:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+	assert_false(
+	    digest_is_valid("sha512:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
 	/* Uppercase, short, long, and a path hiding in the hex are all refused. */
-	assert_false(digest_is_valid("sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
-	assert_false(digest_is_valid("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85"));
+	assert_false(
+	    digest_is_valid("sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
+	assert_false(
+	    digest_is_valid("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85"));
 	assert_false(digest_is_valid(EMPTY "0"));
-	assert_false(digest_is_valid("sha256:../../../../etc/passwd0000000000000000000000000000000000000000"));
+	assert_false(
+	    digest_is_valid("sha256:../../../../etc/passwd0000000000000000000000000000000000000000"));
 }
 
 int main(void)

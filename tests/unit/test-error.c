@@ -21,7 +21,8 @@ static void test_prefix_chain(void **state)
 	assert_int_equal(r, -ENOENT);
 	r = vsl_error_prefix(&err, "prepare rootfs of %s", "web");
 	assert_int_equal(r, -ENOENT);
-	assert_string_equal(vsl_error_message(err), "prepare rootfs of web: open '/x': No such file or directory");
+	assert_string_equal(vsl_error_message(err),
+	                    "prepare rootfs of web: open '/x': No such file or directory");
 }
 
 static void test_first_error_wins(void **state)
@@ -53,10 +54,10 @@ static void test_take_fd(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_prefix_chain),
-		cmocka_unit_test(test_first_error_wins),
-		cmocka_unit_test(test_null_err),
-		cmocka_unit_test(test_take_fd),
+	    cmocka_unit_test(test_prefix_chain),
+	    cmocka_unit_test(test_first_error_wins),
+	    cmocka_unit_test(test_null_err),
+	    cmocka_unit_test(test_take_fd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -198,7 +198,10 @@ static const struct {
     {"A_b.c/foo", "repository name must be lowercase"},
     /* Docker tests case with Go's strings.ToLower: capitals of any script, and
      * bytes that are not UTF-8, make a name "not lowercase". */
-    {"\xc3\x84" "bc", "invalid reference format: repository name (library/\xc3\x84" "bc) must be lowercase"},
+    {"\xc3\x84"
+     "bc",
+     "invalid reference format: repository name (library/\xc3\x84"
+     "bc) must be lowercase"},
     {"j\xfc", "invalid reference format: repository name (library/j\xfc) must be lowercase"},
     {"caf\xc3\xa9", "invalid reference format"},
     {"\xc3\xa9/app", "invalid reference format"},
