@@ -7,7 +7,7 @@ BUILD="meson ninja-build pkg-config gcc clang-format libmnl-dev libnftables-dev 
 	libseccomp-dev libcap-dev libjansson-dev \
 	libcurl4-openssl-dev libssl-dev libarchive-dev zlib1g-dev libzstd-dev libsqlite3-dev"
 TEST="libcmocka-dev python3-pytest busybox-static iproute2 nftables procps \
-	runc containerd docker.io docker-registry skopeo clang libclang-rt-14-dev python3-bcrypt"
+	runc containerd docker.io docker-registry skopeo debootstrap clang libclang-rt-14-dev python3-bcrypt"
 BENCH="crun hyperfine podman umoci debootstrap curl"
 
 want="$BUILD"
