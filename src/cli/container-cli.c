@@ -163,13 +163,8 @@ static int cmd_stop(struct cli_ctx *ctx, void *opts, int argc, char **argv, stru
 {
 	struct stop_args *a = opts;
 	int timeout = -1;
-	if (a->time) {
-		char *end;
-		long t = strtol(a->time, &end, 10);
-		if (*end || end == a->time)
-			return vsl_error_set(err, "invalid argument \"%s\" for \"-t, --time\" flag", a->time);
-		timeout = (int)t;
-	}
+	if (a->time && cli_parse_time_flag(a->time, &timeout, err) < 0)
+		return -EINVAL;
 	return cli_each(ctx, argc, argv, do_stop, &timeout);
 }
 

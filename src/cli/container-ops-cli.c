@@ -400,13 +400,8 @@ static int cmd_restart(struct cli_ctx *ctx, void *opts, int argc, char **argv, s
 {
 	struct restart_args *a = opts;
 	int timeout = -1;
-	if (a->time) {
-		char *end;
-		long t = strtol(a->time, &end, 10);
-		if (*end || end == a->time)
-			return vsl_error_set(err, "invalid argument \"%s\" for \"-t, --time\" flag", a->time);
-		timeout = (int)t;
-	}
+	if (a->time && cli_parse_time_flag(a->time, &timeout, err) < 0)
+		return -EINVAL;
 	return cli_each(ctx, argc, argv, do_restart, &timeout);
 }
 

@@ -138,6 +138,18 @@ int cli_parse_flags(const struct cli_flag *flags, bool stop_at_arg, const char *
 	return -1;
 }
 
+int cli_parse_time_flag(const char *value, int *ret, struct vsl_error **err)
+{
+	char *end;
+	errno = 0;
+	long t = strtol(value, &end, 10);
+	if (*end || end == value || errno || t < INT_MIN || t > INT_MAX)
+		return vsl_error_set_code(err, EINVAL, "invalid argument \"%s\" for \"-t, --time\" flag",
+		                          value);
+	*ret = (int)t;
+	return 0;
+}
+
 void cli_flags_free(const struct cli_flag *flags, void *opts)
 {
 	for (const struct cli_flag *f = flags; f && f->name; f++)
