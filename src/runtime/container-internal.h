@@ -32,6 +32,8 @@ char *rt_now_rfc3339(void);
 char *rt_hook_state(const struct rt_state *s, enum rt_status status, const struct oci_config *c);
 int rt_wait_status(int pidfd);
 int rt_write_pid_file(const char *path, pid_t pid, struct vsl_error **err);
+/* Blocks the signals a foreground run or exec forwards to the container. */
+void rt_block_forwarded_signals(sigset_t *ret_mask, sigset_t *ret_old);
 int rt_forward_signals_until_exit(int pidfd);
 /* clone3() with CLONE_PIDFD, straight into the v2 cgroup where there is one
  * (then *ret_in_v2 is true, in parent and child). The child then finishes with

@@ -907,15 +907,20 @@ int rt_wait_status(int pidfd)
 }
 
 /* Forwards the signals a user sends to `run` on to the container, until it exits. */
-int rt_forward_signals_until_exit(int pidfd)
+void rt_block_forwarded_signals(sigset_t *ret_mask, sigset_t *ret_old)
 {
 	static const int forwarded[] = {SIGHUP,  SIGINT,  SIGQUIT,  SIGTERM,
 	                                SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
-	sigset_t mask, old;
-	sigemptyset(&mask);
+	sigemptyset(ret_mask);
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-		sigaddset(&mask, forwarded[i]);
-	sigprocmask(SIG_BLOCK, &mask, &old);
+		sigaddset(ret_mask, forwarded[i]);
+	sigprocmask(SIG_BLOCK, ret_mask, ret_old);
+}
+
+int rt_forward_signals_until_exit(int pidfd)
+{
+	sigset_t mask, old;
+	rt_block_forwarded_signals(&mask, &old);
 	_cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	for (;;) {
 		struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
@@ -952,11 +957,18 @@ int rt_run(const struct rt_context *ctx, const struct rt_create_opts *o, bool de
 	 * a view of it, owned by sp (never rt_handle_clear'd). */
 	struct rt_handle h = {
 	    .rootfd = sp.rootfd, .dirfd = sp.dirfd, .state = sp.state, .cg = sp.cg, .status = RT_CREATED};
+	/* Held from before the start: a signal that comes as soon as the
+	 * container runs is forwarded to it, not taken by us. */
+	sigset_t forwarded, saved;
+	if (!detach)
+		rt_block_forwarded_signals(&forwarded, &saved);
 	r = start_created(&h, sp.config, err);
 	if (r < 0 || detach) {
 		if (r < 0) {
 			spawn_abort(&sp);
 		}
+		if (!detach)
+			sigprocmask(SIG_SETMASK, &saved, NULL);
 		spawn_clear(&sp);
 		*ret_status = 0;
 		return r;
@@ -966,6 +978,7 @@ int rt_run(const struct rt_context *ctx, const struct rt_create_opts *o, bool de
 	if (sp.master >= 0)
 		console_proxy(sp.master, sp.pidfd);
 	*ret_status = rt_forward_signals_until_exit(sp.pidfd);
+	sigprocmask(SIG_SETMASK, &saved, NULL);
 
 	/* Unless `delete --force` took it meanwhile (and the id was reused). */
 	struct stat ours, now;
