@@ -516,6 +516,9 @@ int images_pull(struct images *im, const char *ref_string, const struct pull_opt
 		return vsl_error_prefix(err, "pull %s", familiar);
 	if ((r = images_lock(im, LOCK_SH, err)) < 0)
 		return r;
+	/* What an interrupted pull left (unpacked halves of layers) goes now:
+	 * the store is as before by the next pull at the latest. */
+	layer_store_gc(im->layers, NULL);
 	struct pull p = {.im = im, .reg = reg, .repo = ref->path, .opts = opts};
 	pthread_mutex_init(&p.lock, NULL);
 	r = pull_image(&p, ref, familiar, full, name, ret_id, err);
