@@ -874,6 +874,25 @@ int containers_cleanup(struct engine *e, const char *id, struct vsl_error **err)
 
 /* ---- reading and reconciling ---- */
 
+void containers_gc_runtime(struct engine *e)
+{
+	struct rt_context ctx = runtime_ctx(e);
+	struct rt_list_entry *l = NULL;
+	size_t n = 0;
+	if (rt_list(&ctx, &l, &n, NULL) < 0)
+		return;
+	/* The record is written before the runtime sees a container, and removed
+	 * after the runtime let it go: runtime state without a record is what a
+	 * killed vessel left (its cgroups, its processes). */
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_container_record_ struct container_record *rec = NULL;
+		_cleanup_error_ struct vsl_error *err = NULL;
+		if (container_store_get(e->db, l[i].state.id, &rec, &err) == -ENOENT)
+			rt_delete(&ctx, l[i].state.id, true, NULL);
+	}
+	rt_list_free(l, n);
+}
+
 int containers_resolve(struct engine *e, const char *name_or_id, char **ret_id, struct vsl_error **err)
 {
 	return container_store_resolve(e->db, name_or_id, ret_id, err);

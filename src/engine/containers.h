@@ -31,6 +31,10 @@ int containers_start(struct engine *e, const char *id, struct vsl_error **err);
  * the runtime state and the mount, then --rm or the restart policy. */
 int containers_cleanup(struct engine *e, const char *id, struct vsl_error **err);
 
+/* Removes what the runtime still holds of containers that have no record
+ * (a vessel killed between the two). */
+void containers_gc_runtime(struct engine *e);
+
 int containers_resolve(struct engine *e, const char *name_or_id, char **ret_id, struct vsl_error **err);
 /* Reconciles the record with the world (see above) and returns it. */
 int containers_get(struct engine *e, const char *id, struct container_record **ret, struct vsl_error **err);

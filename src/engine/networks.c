@@ -293,6 +293,7 @@ int engine_network_setup(struct engine *e, const struct container_record *rec,
 	if (r < 0)
 		return r;
 	network_gc(&n->env, container_exists, e);
+	containers_gc_runtime(e);
 
 	/* The mode's network first (it gets the default route and the ports), then the other endpoints. */
 	struct network_attach *attach = calloc(c->n_endpoints + 1, sizeof(*attach));

@@ -336,4 +336,7 @@ def test_crashed_sandbox_is_repaired_by_the_next_command(v):
     db.close()
     v.ok("run", "--rm", IMAGE, "true")  # the next start collects what is left
     assert not [name for name in links() if name.startswith("vsl" + cid[:6])]
+    # Its cgroups too (the runtime's state of a container without a record).
+    assert [h for h in os.listdir("/sys/fs/cgroup")
+            if os.path.exists(os.path.join("/sys/fs/cgroup", h, "vessel", cid))] == []
     assert our_links(v) == []
