@@ -15,6 +15,7 @@
 #include "cli/progress.h"
 #include "cli/run-flags.h"
 #include "cli/template.h"
+#include "engine/attach.h"
 #include "engine/container-store.h"
 #include "engine/containers.h"
 #include "engine/engine.h"
@@ -97,7 +98,11 @@ static int cmd_run(struct cli_ctx *ctx, void *opts, int argc, char **argv, struc
 		return 0;
 	}
 	int status = 0;
-	if ((r = containers_run_attached(ctx->engine, id, &status, err)) < 0) {
+	_cleanup_free_ char *keys = NULL;
+	if (f->tty && (r = attach_parse_detach_keys(
+	                   f->detach_keys ? f->detach_keys : ATTACH_DEFAULT_DETACH_KEYS, &keys, err)) < 0)
+		return r;
+	if ((r = containers_run_attached(ctx->engine, id, keys, &status, err)) < 0) {
 		/* Docker's codes: 127 command not found, 126 cannot execute. */
 		int code = containers_start_failure_code(*err);
 		if (code != 125) {
@@ -142,7 +147,7 @@ static int cmd_start(struct cli_ctx *ctx, void *opts, int argc, char **argv, str
 		_cleanup_free_ char *id = NULL;
 		int status = 0;
 		int r = containers_resolve(ctx->engine, argv[0], &id, err);
-		if (r < 0 || (r = containers_run_attached(ctx->engine, id, &status, err)) < 0)
+		if (r < 0 || (r = containers_run_attached(ctx->engine, id, NULL, &status, err)) < 0)
 			return r;
 		return status;
 	}

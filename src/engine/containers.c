@@ -218,6 +218,8 @@ int containers_create(struct engine *e, const char *body, size_t len, const char
 struct started {
 	struct engine *e;
 	struct container_record *rec;
+	const struct container_create *c;
+	int detached_fd; /* tells the waiting parent "detached" (see run_detachable) */
 	struct output_tee *tee;
 	int r;
 	struct vsl_error *err;
@@ -319,6 +321,69 @@ static void on_started(void *userdata, pid_t pid)
 	output_tee_start(s->tee);
 }
 
+static void exec_monitor(struct engine *e, const struct container_record *rec,
+                         const struct container_create *c, pid_t pid, int out, int errfd, int in, int master,
+                         int ready, struct vsl_error **err);
+
+/* Ctrl-P Ctrl-Q in a foreground `run -it`: this process, the container's
+ * parent, becomes its monitor, and the parent that the shell waits for is
+ * told to return. */
+static void on_detach(void *userdata, int master, pid_t pid)
+{
+	struct started *s = userdata;
+	_cleanup_error_ struct vsl_error *err = NULL;
+	s->rec->monitor_pid = getpid();
+	container_store_update(s->e->db, s->rec, NULL);
+	if (write(s->detached_fd, "D", 1) != 1)
+		return;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0)
+		dup2(null, STDERR_FILENO);
+	exec_monitor(s->e, s->rec, s->c, pid, -1, -1, -1, master, -1, &err);
+	/* No monitor: the container must not run unwatched. */
+	kill(pid, SIGKILL);
+	_exit(125);
+}
+
+/* A foreground terminal that can detach: a child does the run, this process
+ * waits for it and exits with its status, or with 0 when it detached (the
+ * child then is the container's monitor, which only the container's parent
+ * can be). Returns in the child only, with *ret_fd to report a detach on. */
+static int run_detachable(int *ret_fd, struct vsl_error **err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return vsl_error_errno(err, errno, "pipe");
+	fflush(stdout);
+	fflush(stderr);
+	pid_t child = fork();
+	if (child < 0) {
+		close(p[0]);
+		close(p[1]);
+		return vsl_error_errno(err, errno, "fork");
+	}
+	if (child == 0) {
+		close(p[0]);
+		*ret_fd = p[1];
+		return 0;
+	}
+	close(p[1]);
+	/* Signals from the terminal go to the child, which forwards them. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	char byte;
+	ssize_t n;
+	while ((n = read(p[0], &byte, 1)) < 0 && errno == EINTR)
+		;
+	if (n == 1)
+		_exit(0);
+	int status;
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
 static int check_startable(const struct container_record *rec, struct vsl_error **err)
 {
 	if (rec->state == CONTAINER_RUNNING || rec->state == CONTAINER_PAUSED ||
@@ -327,7 +392,8 @@ static int check_startable(const struct container_record *rec, struct vsl_error 
 	return 0;
 }
 
-int containers_run_attached(struct engine *e, const char *id, int *ret_status, struct vsl_error **err)
+int containers_run_attached(struct engine *e, const char *id, const char *detach_keys, int *ret_status,
+                            struct vsl_error **err)
 {
 	_cleanup_container_record_ struct container_record *rec = NULL;
 	int r = containers_get(e, id, &rec, err);
@@ -353,12 +419,20 @@ int containers_run_attached(struct engine *e, const char *id, int *ret_status, s
 			close(null);
 		}
 	}
-	struct started s = {.e = e, .rec = rec};
+	struct started s = {.e = e, .rec = rec, .c = c, .detached_fd = -1};
+	if (c->tty && detach_keys && *detach_keys && isatty(STDIN_FILENO) &&
+	    (r = run_detachable(&s.detached_fd, err)) < 0)
+		return r;
 	/* Kept containers keep their output for `logs`; a terminal is the user's alone. */
 	_cleanup_free_ char *log = container_path(e, id, CONTAINER_LOG);
 	if (!c->host.auto_remove && !c->tty && log && output_tee_prepare(log, &s.tee, NULL) < 0)
 		s.tee = NULL;
-	struct rt_create_opts o = {.id = id, .bundle = bundle, .on_started = on_started, .userdata = &s};
+	struct rt_create_opts o = {.id = id,
+	                           .bundle = bundle,
+	                           .on_started = on_started,
+	                           .userdata = &s,
+	                           .detach_keys = detach_keys,
+	                           .on_detach = s.detached_fd >= 0 ? on_detach : NULL};
 	int status = 0;
 	r = rt_run(&ctx, &o, false, &status, err);
 	output_tee_finish(s.tee);
@@ -561,6 +635,11 @@ static void exec_monitor(struct engine *e, const struct container_record *rec,
 	}
 	if (monitor == NULL) {
 		vsl_error_set(err, "vessel-monitor not found next to vessel (set VESSEL_MONITOR)");
+		return;
+	}
+	_cleanup_free_ char *rundir = run_path(e, rec->id, NULL);
+	if (rundir == NULL || (mkdir(rundir, 0700) < 0 && errno != EEXIST)) {
+		vsl_error_errno(err, rundir ? errno : ENOMEM, "create '%s'", rundir ? rundir : rec->id);
 		return;
 	}
 	unlink(exit_file);

@@ -3,7 +3,7 @@
  * or detached (under a vessel-monitor), stopped, removed.
  *
  *     containers_create(e, body, len, "web", &id, err);
- *     containers_run_attached(e, id, &status, err);     (`vessel run`)
+ *     containers_run_attached(e, id, NULL, &status, err); (`vessel run`)
  *     containers_start(e, id, err);                      (`vessel run -d`, `start`)
  *
  * The database records what vessel did; the runtime's state and the monitor's
@@ -23,8 +23,11 @@ struct container_record;
 int containers_create(struct engine *e, const char *body, size_t len, const char *name, char **ret_id,
                       struct vsl_error **err);
 /* Starts the container attached to vessel's own stdio (a pty proxy with Tty)
- * and waits: *ret_status is its exit code (128+N after signal N). */
-int containers_run_attached(struct engine *e, const char *id, int *ret_status, struct vsl_error **err);
+ * and waits: *ret_status is its exit code (128+N after signal N). With a
+ * terminal, detach_keys (raw bytes, "\x10\x11" for Ctrl-P Ctrl-Q; NULL: none)
+ * leave it running under a monitor, and vessel returns 0. */
+int containers_run_attached(struct engine *e, const char *id, const char *detach_keys, int *ret_status,
+                            struct vsl_error **err);
 /* Starts the container under a monitor that outlives this process. */
 int containers_start(struct engine *e, const char *id, struct vsl_error **err);
 /* What a monitor runs when its container exited: record the exit, release

@@ -135,7 +135,34 @@ static bool pump(int from, int to)
 	return write_all(to, buf, (size_t)n) >= 0;
 }
 
-void console_proxy(int master, int pidfd)
+/* Our stdin to the master, watching for the detach sequence: *matched is how
+ * much of it the previous reads ended with (held back, not yet sent). Returns
+ * false at EOF or error; sets *detach once the whole sequence came. */
+static bool pump_input(int master, const char *keys, size_t *matched, bool *detach)
+{
+	char buf[8192], out[8192 + 64];
+	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+	if (n <= 0)
+		return n < 0 && (errno == EINTR || errno == EAGAIN);
+	size_t len = 0, klen = keys ? strlen(keys) : 0;
+	for (ssize_t i = 0; i < n && !*detach; i++) {
+		if (klen && buf[i] == keys[*matched]) {
+			*detach = ++*matched == klen;
+			continue;
+		}
+		/* Not the sequence after all: what was held back goes through. */
+		memcpy(out + len, keys, *matched);
+		len += *matched;
+		*matched = 0;
+		if (klen && buf[i] == keys[0])
+			*matched = 1;
+		else
+			out[len++] = buf[i];
+	}
+	return write_all(master, out, len) >= 0;
+}
+
+bool console_proxy(int master, int pidfd, const char *detach_keys)
 {
 	bool tty = isatty(STDIN_FILENO);
 	struct termios saved;
@@ -154,8 +181,9 @@ void console_proxy(int master, int pidfd)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	_cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
-	bool in_open = true, out_open = true;
-	while (out_open) {
+	bool in_open = true, out_open = true, detach = false;
+	size_t matched = 0;
+	while (out_open && !detach) {
 		struct pollfd p[4] = {
 		    {.fd = master, .events = POLLIN},
 		    {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
@@ -170,7 +198,7 @@ void console_proxy(int master, int pidfd)
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
 			out_open = pump(master, STDOUT_FILENO);
 		if (in_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			in_open = pump(STDIN_FILENO, master);
+			in_open = pump_input(master, tty ? detach_keys : NULL, &matched, &detach);
 			if (!in_open) {
 				/* EOF on our stdin: send the terminal's EOF character. */
 				write(master, "\x04", 1);
@@ -187,4 +215,5 @@ void console_proxy(int master, int pidfd)
 	if (tty)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
+	return detach;
 }

@@ -20,4 +20,6 @@ int console_socket_connect(const char *path, int *ret_fd, struct vsl_error **err
 /* Foreground `run -t`/`exec -t` without a console socket: copies between our
  * stdio and the master until the container's process exits (pidfd readable).
  * Puts our terminal in raw mode meanwhile and forwards window size changes. */
-void console_proxy(int master, int pidfd);
+/* detach_keys (NULL: none), typed on our stdin, end the proxy early (they are
+ * not passed on): it returns true then, with the container still running. */
+bool console_proxy(int master, int pidfd, const char *detach_keys);

@@ -975,8 +975,8 @@ int rt_run(const struct rt_context *ctx, const struct rt_create_opts *o, bool de
 	}
 	if (o->on_started)
 		o->on_started(o->userdata, sp.pid);
-	if (sp.master >= 0)
-		console_proxy(sp.master, sp.pidfd);
+	if (sp.master >= 0 && console_proxy(sp.master, sp.pidfd, o->on_detach ? o->detach_keys : NULL))
+		o->on_detach(o->userdata, sp.master, sp.pid);
 	*ret_status = rt_forward_signals_until_exit(sp.pidfd);
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 

@@ -38,6 +38,11 @@ struct rt_create_opts {
 	 * (vessel records the pid before waiting). */
 	void (*on_started)(void *userdata, pid_t pid);
 	void *userdata;
+	/* rt_run in the foreground with a terminal: the keys that detach
+	 * (Ctrl-P Ctrl-Q is "\x10\x11"), and who takes the running container
+	 * over then: on_detach gets the pty master and never returns. */
+	const char *detach_keys;
+	void (*on_detach)(void *userdata, int master, pid_t pid);
 };
 
 int rt_create(const struct rt_context *ctx, const struct rt_create_opts *o, struct vsl_error **err);

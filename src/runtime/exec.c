@@ -386,7 +386,7 @@ int rt_exec(const struct rt_context *ctx, const struct rt_exec_opts *o, int *ret
 	*ret_status = 0;
 	if (!o->detach) {
 		if (j.master >= 0)
-			console_proxy(j.master, j.pidfd);
+			console_proxy(j.master, j.pidfd, NULL);
 		*ret_status = rt_forward_signals_until_exit(j.pidfd);
 	}
 	r = 0;

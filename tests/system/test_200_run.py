@@ -313,3 +313,36 @@ def test_vessel_runs_containers_from_a_read_only_copy_of_itself(v):
             open("/proc/%d/exe" % p.pid, "r+b")
     finally:
         p.wait(timeout=30)
+
+
+def test_ctrl_p_ctrl_q_detaches_a_foreground_terminal(v):
+    args = v.cmd("run", "-ti", "--name", "dt", IMAGE, "sh")
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(args[0], args)
+    out = b""
+    try:
+        os.write(fd, b"echo ready-$((1+1))\n")
+        deadline = time.monotonic() + 20
+        while b"ready-2" not in out and time.monotonic() < deadline:
+            if select.select([fd], [], [], 1)[0]:
+                out += os.read(fd, 4096)
+        os.write(fd, b"\x10\x11")
+        for _ in range(200):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if select.select([fd], [], [], 0.05)[0]:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    pass
+        assert done, "vessel did not return after Ctrl-P Ctrl-Q: %r" % out
+        assert os.WEXITSTATUS(status) == 0
+    finally:
+        os.close(fd)
+    # The container runs on under a monitor, and still takes commands.
+    info = json.loads(v.ok("inspect", "dt").stdout)[0]
+    assert info["State"]["Running"] is True
+    assert v.ok("exec", "dt", "echo", "still-here").stdout == "still-here\n"
+    v.ok("rm", "-f", "dt")
