@@ -419,6 +419,20 @@ static const struct cli_flag disconnect_flags[] = {
 };
 static const struct cli_flag no_flags[] = {CLI_END};
 
+/* Docker has both names of ls and rm. */
+#define LS_COMMAND(name_)                                                                                    \
+	{                                                                                                    \
+		.name = (name_), .run = cmd_ls, .flags = CLI_NEEDS_ENGINE, .max_args = 0,                    \
+		.options = ls_flags, .opts_size = sizeof(struct ls_args), .usage = "[OPTIONS]",              \
+		.help = "List networks"                                                                      \
+	}
+#define RM_COMMAND(name_)                                                                                    \
+	{                                                                                                    \
+		.name = (name_), .run = cmd_rm, .flags = CLI_NEEDS_ENGINE, .min_args = 1,                    \
+		.max_args = CLI_ARGS_ANY, .options = no_flags, .usage = "NETWORK [NETWORK...]",              \
+		.help = "Remove one or more networks"                                                        \
+	}
+
 const struct cli_command network_commands[] = {
     {.name = "create",
      .run = cmd_create,
@@ -429,22 +443,8 @@ const struct cli_command network_commands[] = {
      .opts_size = sizeof(struct create_args),
      .usage = "[OPTIONS] NETWORK",
      .help = "Create a network"},
-    {.name = "ls",
-     .run = cmd_ls,
-     .flags = CLI_NEEDS_ENGINE,
-     .max_args = 0,
-     .options = ls_flags,
-     .opts_size = sizeof(struct ls_args),
-     .usage = "[OPTIONS]",
-     .help = "List networks"},
-    {.name = "list",
-     .run = cmd_ls,
-     .flags = CLI_NEEDS_ENGINE,
-     .max_args = 0,
-     .options = ls_flags,
-     .opts_size = sizeof(struct ls_args),
-     .usage = "[OPTIONS]",
-     .help = "List networks"},
+    LS_COMMAND("ls"),
+    LS_COMMAND("list"),
     {.name = "inspect",
      .run = cmd_inspect,
      .flags = CLI_NEEDS_ENGINE,
@@ -454,22 +454,8 @@ const struct cli_command network_commands[] = {
      .opts_size = sizeof(struct inspect_args),
      .usage = "[OPTIONS] NETWORK [NETWORK...]",
      .help = "Display detailed information on one or more networks"},
-    {.name = "rm",
-     .run = cmd_rm,
-     .flags = CLI_NEEDS_ENGINE,
-     .min_args = 1,
-     .max_args = CLI_ARGS_ANY,
-     .options = no_flags,
-     .usage = "NETWORK [NETWORK...]",
-     .help = "Remove one or more networks"},
-    {.name = "remove",
-     .run = cmd_rm,
-     .flags = CLI_NEEDS_ENGINE,
-     .min_args = 1,
-     .max_args = CLI_ARGS_ANY,
-     .options = no_flags,
-     .usage = "NETWORK [NETWORK...]",
-     .help = "Remove one or more networks"},
+    RM_COMMAND("rm"),
+    RM_COMMAND("remove"),
     {.name = "prune",
      .run = cmd_prune,
      .flags = CLI_NEEDS_ENGINE,

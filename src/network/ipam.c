@@ -67,22 +67,31 @@ static uint32_t mask_of(unsigned prefix)
 	return prefix == 0 ? 0 : ~0u << (32 - prefix);
 }
 
-int ipam_parse_cidr(const char *s, bool clear_host, struct ipam_subnet *ret, struct in_addr *ret_addr)
+/* "ADDR[/PREFIX]" into buf (the address) and *ret_prefix (max when absent). */
+static int split_cidr(const char *s, unsigned max, char buf[64], unsigned *ret_prefix)
 {
-	char buf[64];
-	if (s == NULL || strlen(s) >= sizeof(buf))
+	if (s == NULL || strlen(s) >= 64)
 		return -EINVAL;
-	snprintf(buf, sizeof(buf), "%s", s);
-	unsigned prefix = 32;
+	snprintf(buf, 64, "%s", s);
+	*ret_prefix = max;
 	char *slash = strchr(buf, '/');
 	if (slash) {
 		char *end;
 		*slash = '\0';
 		unsigned long p = strtoul(slash + 1, &end, 10);
-		if (slash[1] == '\0' || *end || p > 32)
+		if (slash[1] == '\0' || *end || p > max)
 			return -EINVAL;
-		prefix = (unsigned)p;
+		*ret_prefix = (unsigned)p;
 	}
+	return 0;
+}
+
+int ipam_parse_cidr(const char *s, bool clear_host, struct ipam_subnet *ret, struct in_addr *ret_addr)
+{
+	char buf[64];
+	unsigned prefix;
+	if (split_cidr(s, 32, buf, &prefix) < 0)
+		return -EINVAL;
 	struct in_addr a;
 	if (inet_pton(AF_INET, buf, &a) != 1)
 		return -EINVAL;
@@ -125,19 +134,9 @@ static void mask6(struct in6_addr *a, unsigned prefix)
 int ipam_parse_cidr6(const char *s, bool clear_host, struct ipam_subnet6 *ret, struct in6_addr *ret_addr)
 {
 	char buf[64];
-	if (s == NULL || strlen(s) >= sizeof(buf))
+	unsigned prefix;
+	if (split_cidr(s, 128, buf, &prefix) < 0)
 		return -EINVAL;
-	snprintf(buf, sizeof(buf), "%s", s);
-	unsigned prefix = 128;
-	char *slash = strchr(buf, '/');
-	if (slash) {
-		char *end;
-		*slash = '\0';
-		unsigned long p = strtoul(slash + 1, &end, 10);
-		if (slash[1] == '\0' || *end || p > 128)
-			return -EINVAL;
-		prefix = (unsigned)p;
-	}
 	struct in6_addr a;
 	if (inet_pton(AF_INET6, buf, &a) != 1)
 		return -EINVAL;
