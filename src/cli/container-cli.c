@@ -539,8 +539,9 @@ static json_t *container_json(struct engine *e, const struct container_record *r
 	_cleanup_free_ char *created = rfc3339(rec->created), *started = rfc3339(rec->started_at),
 	                    *finished = rfc3339(rec->finished_at);
 	char *dir = NULL, *log = NULL;
-	if (asprintf(&dir, "%s/containers/%s", engine_root(e), rec->id) < 0 ||
-	    asprintf(&log, "%s/container.log", dir) < 0) {
+	/* The files made at each start live on the runroot; the log on the root. */
+	if (asprintf(&dir, "%s/containers/%s", engine_runroot(e), rec->id) < 0 ||
+	    asprintf(&log, "%s/containers/%s/container.log", engine_root(e), rec->id) < 0) {
 		json_decref(body);
 		json_decref(host);
 		return NULL;

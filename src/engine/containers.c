@@ -3,11 +3,15 @@
  * records with the runtime's state.
  *
  * Files of a container:
- *   <root>/containers/<id>/        config.json (the OCI bundle), hostname,
- *                                  hosts, resolv.conf, container.log
+ *   <root>/containers/<id>/        container.log (made with the first log)
  *   <root>/overlay/<id>/           its rw layer and root mount (storage/overlay)
- *   <runroot>/containers/<id>/     exit file and attach socket of its monitor
+ *   <runroot>/containers/<id>/     config.json (the OCI bundle), hostname, hosts,
+ *                                  resolv.conf, all written anew at each start;
+ *                                  exit file and attach socket of its monitor
  *   <runroot>/runtime/<id>/        the OCI runtime's state
+ * What is remade at every start lives on the runroot (a tmpfs as a rule):
+ * on a disk, each file made and deleted per `run --rm` costs an inode's
+ * allocation, and with the discard mount option a synchronous discard.
  */
 #include "engine/containers.h"
 
@@ -64,21 +68,32 @@ static struct rt_context runtime_ctx(const struct engine *e)
 	return (struct rt_context){.root = e->runtime_root};
 }
 
-/* <root>/containers/<id>, created when asked. */
-static int container_dir(struct engine *e, const char *id, bool create, int *ret_fd, struct vsl_error **err)
+/* parent/<id>, made if missing; ret_fd may be NULL. */
+static int container_subdir(const char *parent, const char *id, int *ret_fd, struct vsl_error **err)
 {
-	if (mkdirat(e->root_dirfd, "containers", 0700) < 0 && errno != EEXIST)
-		return vsl_error_errno(err, errno, "create '%s/containers'", e->root);
-	_cleanup_close_ int dir = openat(e->root_dirfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mkdir(parent, 0700) < 0 && errno != EEXIST)
+		return vsl_error_errno(err, errno, "create '%s'", parent);
+	_cleanup_close_ int dir = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
-		return vsl_error_errno(err, errno, "open '%s/containers'", e->root);
-	if (create && mkdirat(dir, id, 0700) < 0)
+		return vsl_error_errno(err, errno, "open '%s'", parent);
+	if (mkdirat(dir, id, 0700) < 0 && errno != EEXIST)
 		return vsl_error_errno(err, errno, "create the directory of container %s", id);
+	if (ret_fd == NULL)
+		return 0;
 	int fd = openat(dir, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return vsl_error_errno(err, errno, "open the directory of container %s", id);
 	*ret_fd = fd;
 	return 0;
+}
+
+/* <root>/containers/<id>: only what outlives a start, the log. */
+static int log_dir_make(struct engine *e, const char *id, struct vsl_error **err)
+{
+	_cleanup_free_ char *parent = NULL;
+	if (asprintf(&parent, "%s/containers", e->root) < 0)
+		return vsl_error_errno(err, ENOMEM, "create container directory");
+	return container_subdir(parent, id, NULL, err);
 }
 
 static char *container_path(struct engine *e, const char *id, const char *file)
@@ -194,12 +209,7 @@ int containers_create(struct engine *e, const char *body, size_t len, const char
 		return r;
 
 	/* From here on, a failure takes back everything made so far. */
-	_cleanup_close_ int dir = -EBADF;
-	r = container_dir(e, id, true, &dir, err);
-	if (r >= 0)
-		r = overlay_create(e->root_dirfd, id, err);
-	if (r >= 0)
-		r = write_etc_files(dir, c, id, err);
+	r = overlay_create(e->root_dirfd, id, err);
 	_cleanup_image_config_ struct image_config *image = NULL;
 	if (r >= 0 && (r = images_get_config(e->images, image_id, &image, err)) >= 0)
 		r = volumes_attach(e, id, c, image, err);
@@ -246,10 +256,14 @@ static int prepare_bundle(struct engine *e, const struct container_record *rec,
 	_cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return vsl_error_errno(err, errno, "open '%s'", rootfs);
-	_cleanup_free_ char *bundle = container_path(e, rec->id, NULL);
-	_cleanup_free_ char *hostname = container_path(e, rec->id, "hostname");
-	_cleanup_free_ char *hosts = container_path(e, rec->id, "hosts");
-	_cleanup_free_ char *resolv = container_path(e, rec->id, "resolv.conf");
+	_cleanup_close_ int dir = -EBADF;
+	if ((r = container_subdir(e->containers_run, rec->id, &dir, err)) < 0 ||
+	    (r = write_etc_files(dir, c, rec->id, err)) < 0)
+		return r;
+	_cleanup_free_ char *bundle = run_path(e, rec->id, NULL);
+	_cleanup_free_ char *hostname = run_path(e, rec->id, "hostname");
+	_cleanup_free_ char *hosts = run_path(e, rec->id, "hosts");
+	_cleanup_free_ char *resolv = run_path(e, rec->id, "resolv.conf");
 	if (bundle == NULL || hostname == NULL || hosts == NULL || resolv == NULL)
 		return vsl_error_errno(err, ENOMEM, "start");
 	struct oci_spec_input in = {
@@ -279,9 +293,6 @@ static int prepare_bundle(struct engine *e, const struct container_record *rec,
 	r = oci_spec_build(&in, &json, err);
 	oci_spec_volumes_free(volumes, in.n_volumes);
 	if (r < 0)
-		return r;
-	_cleanup_close_ int dir = -EBADF;
-	if ((r = container_dir(e, rec->id, false, &dir, err)) < 0)
 		return r;
 	if ((r = write_file_atomic_at(dir, "config.json", json, strlen(json), 0600, err)) < 0)
 		return r;
@@ -425,7 +436,8 @@ int containers_run_attached(struct engine *e, const char *id, const char *detach
 		return r;
 	/* Kept containers keep their output for `logs`; a terminal is the user's alone. */
 	_cleanup_free_ char *log = container_path(e, id, CONTAINER_LOG);
-	if (!c->host.auto_remove && !c->tty && log && output_tee_prepare(log, &s.tee, NULL) < 0)
+	if (!c->host.auto_remove && !c->tty && log &&
+	    (log_dir_make(e, id, NULL) < 0 || output_tee_prepare(log, &s.tee, NULL) < 0))
 		s.tee = NULL;
 	struct rt_create_opts o = {.id = id,
 	                           .bundle = bundle,
@@ -637,11 +649,8 @@ static void exec_monitor(struct engine *e, const struct container_record *rec,
 		vsl_error_set(err, "vessel-monitor not found next to vessel (set VESSEL_MONITOR)");
 		return;
 	}
-	_cleanup_free_ char *rundir = run_path(e, rec->id, NULL);
-	if (rundir == NULL || (mkdir(rundir, 0700) < 0 && errno != EEXIST)) {
-		vsl_error_errno(err, rundir ? errno : ENOMEM, "create '%s'", rundir ? rundir : rec->id);
+	if (container_subdir(e->containers_run, rec->id, NULL, err) < 0 || log_dir_make(e, rec->id, err) < 0)
 		return;
-	}
 	unlink(exit_file);
 	snprintf(pid_text, sizeof(pid_text), "%d", (int)pid);
 	/* The fds the monitor keeps lose O_CLOEXEC; everything else closes at exec. */

@@ -183,6 +183,11 @@ const char *engine_root(const struct engine *e)
 	return e->root;
 }
 
+const char *engine_runroot(const struct engine *e)
+{
+	return e->runroot;
+}
+
 struct db *engine_db(struct engine *e)
 {
 	return e->db;

@@ -36,6 +36,7 @@ int engine_open(const struct engine_opts *opts, struct engine **ret, struct vsl_
 void engine_close(struct engine *e);
 struct images *engine_images(struct engine *e);
 const char *engine_root(const struct engine *e);
+const char *engine_runroot(const struct engine *e);
 struct db *engine_db(struct engine *e);
 /* An image_in_use_fn (image/images.h): whether a container uses the image. */
 bool engine_image_in_use(void *engine, const char *image_id, char **ret_user);

@@ -124,7 +124,7 @@ int engine_network_env_open(struct engine *e, struct engine_network_env **ret, s
 	int r = read_config(n, err);
 	if (r < 0)
 		return r;
-	if (asprintf(&n->containers_dir, "%s/containers", e->root) < 0 ||
+	if ((n->containers_dir = strdup(e->containers_run)) == NULL ||
 	    asprintf(&n->netns_dir, "%s/netns", e->runroot) < 0 ||
 	    (n->bridge == NULL && (n->bridge = default_bridge_name(e->root)) == NULL))
 		return vsl_error_errno(err, ENOMEM, "network");
