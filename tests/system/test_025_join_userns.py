@@ -269,3 +269,19 @@ def test_namespaces_joined_by_path_with_the_joined_userns(rt, work):
         r = rt.run(b)
         assert r.returncode == 0, helpers.format_result(r)
         assert r.stdout.split() == ["joined", os.readlink(netns)]
+
+
+def test_terminal_over_console_socket_in_the_joined_userns(rt, work, holder):
+    from test_070_terminal import ConsoleSocket
+
+    b = joining_bundle(work, holder, "sh", "-c", "hostname tty-box && hostname; tty")
+    b.process["terminal"] = True
+    b.save()
+    cs = ConsoleSocket(work.join("console.sock"))
+    try:
+        c = rt.create(b, extra=["--console-socket", cs.path])
+        assert os.isatty(cs.wait())
+        c.start()
+        assert cs.read_until_eof().split() == ["tty-box", "/dev/pts/0"]
+    finally:
+        cs.close()
