@@ -31,6 +31,7 @@
 #include "runtime/process.h"
 #include "runtime/rootfs.h"
 #include "runtime/seccomp.h"
+#include "runtime/spawn-userns.h"
 #include "runtime/sync.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -58,6 +59,7 @@ struct spawn {
 	int master; /* foreground terminal: the pty master the child sent */
 	bool in_v2; /* clone3 placed the child in the v2 cgroup */
 	bool made_dir;
+	bool made_subreaper; /* we became a child subreaper for this run */
 	struct rt_state state;
 };
 
@@ -93,6 +95,8 @@ static void spawn_clear(struct spawn *sp)
 	ns_plan_close(&sp->ns);
 	proc_launch_clear(&sp->launch);
 	state_clear(&sp->state);
+	if (sp->made_subreaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 }
 
 char *rt_now_rfc3339(void)
@@ -145,16 +149,19 @@ static int child_setup(struct spawn *sp, struct vsl_error **err)
 
 	if (sync_expect(sp->sync_child, SYNC_GO, NULL, err) < 0)
 		return -1;
-	/* First, so that the limits hold for all the setup below. */
-	if (cgroup_enter_self(sp->cg, sp->in_v2, err) < 0)
+	/* First, so that the limits hold for all the setup below (the
+	 * intermediate of userns_first entered them for us). */
+	if (!sp->ns.userns_first && cgroup_enter_self(sp->cg, sp->in_v2, err) < 0)
 		return vsl_error_prefix(err, "enter the container's cgroup");
-	if (sp->ns.clone_flags & CLONE_NEWUSER) {
+	if (ns_plan_child_join_user(&sp->ns, err) < 0)
+		return -1;
+	/* Our host ids may be unmapped in a joined user namespace: files made
+	 * during the setup would then fail (EOVERFLOW). runc too becomes 0. */
+	if ((sp->ns.clone_flags & CLONE_NEWUSER) || sp->ns.join_fd[NS_USER] >= 0) {
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			return vsl_error_errno(err, errno,
 			                       "become root in the user namespace (is uid/gid 0 mapped?)");
 	}
-	if (ns_plan_child_join_user(&sp->ns, err) < 0)
-		return -1;
 	/* Only now, inside its cgroups, so that they are the namespace's root. */
 	if (sp->ns.late_cgroup && unshare(CLONE_NEWCGROUP) < 0)
 		return vsl_error_errno(err, errno, "create cgroup namespace");
@@ -254,12 +261,23 @@ out:
 	return process_exec(&sp->launch, err);
 }
 
-static _Noreturn void child_main(struct spawn *sp)
+static _Noreturn void child_run(struct spawn *sp)
 {
-	rt_child_prologue(TAKE_FD(sp->sync_parent));
 	_cleanup_error_ struct vsl_error *err = NULL;
 	child_setup(sp, &err);
 	rt_child_fail(sp->sync_child, err);
+}
+
+static _Noreturn void child_main(struct spawn *sp)
+{
+	rt_child_prologue(TAKE_FD(sp->sync_parent));
+	child_run(sp);
+}
+
+/* The init made by the intermediate of spawn-userns.c, which did the prologue. */
+static void child_main_userns(void *arg)
+{
+	child_run(arg);
 }
 
 /* ---- the runtime's side of create ----------------------------------------- */
@@ -398,8 +416,34 @@ _Noreturn void rt_child_fail(int sync_child, const struct vsl_error *err)
 	_exit(vsl_error_code(err) == -ENOENT ? 127 : 1);
 }
 
+static int clone_child_userns(struct spawn *sp, struct vsl_error **err)
+{
+	if (sp->foreground) {
+		/* The init is orphaned by the intermediate: `run` must still reap it. */
+		int was = 0;
+		prctl(PR_GET_CHILD_SUBREAPER, &was, 0, 0, 0);
+		if (!was) {
+			if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+				return vsl_error_errno(err, errno, "become a child subreaper");
+			sp->made_subreaper = true;
+		}
+	}
+	struct userns_spawn u = {
+	    .ns = &sp->ns,
+	    .config = sp->config,
+	    .cg = sp->cg,
+	    .sync_parent = &sp->sync_parent,
+	    .sync_child = sp->sync_child,
+	    .init_main = child_main_userns,
+	    .arg = sp,
+	};
+	return userns_spawn(&u, &sp->pid, &sp->pidfd, err);
+}
+
 static int clone_child(struct spawn *sp, struct vsl_error **err)
 {
+	if (sp->ns.userns_first)
+		return clone_child_userns(sp, err);
 	long pid = rt_clone(sp->ns.clone_flags, sp->cg, &sp->pidfd, &sp->in_v2);
 	if (pid < 0)
 		return vsl_error_errno(err, errno, "create container process");
@@ -490,14 +534,21 @@ int rt_write_pid_file(const char *path, pid_t pid, struct vsl_error **err)
 	return 0;
 }
 
+static void wait_exit(int pidfd, int timeout_ms);
+
 /* Undo a failed create: nothing of it may stay behind. */
 static void spawn_abort(struct spawn *sp)
 {
 	if (sp->pidfd >= 0) {
 		syscall(SYS_pidfd_send_signal, sp->pidfd, SIGKILL, NULL, 0);
 		siginfo_t si;
-		waitid(P_PIDFD, (id_t)sp->pidfd, &si, WEXITED);
+		/* Not our child when the intermediate of userns_first made it. */
+		if (waitid(P_PIDFD, (id_t)sp->pidfd, &si, WEXITED) < 0 && errno == ECHILD)
+			wait_exit(sp->pidfd, 10000);
 	}
+	/* An init orphaned by an intermediate that was killed. */
+	if (sp->cg && sp->ns.userns_first)
+		cgroup_kill_all(sp->cg, SIGKILL, NULL);
 	if (sp->cg)
 		cgroup_destroy(sp->cg, NULL);
 	if (sp->made_dir && sp->rootfd >= 0)

@@ -55,6 +55,7 @@ int ns_plan_open(struct ns_plan *p, const struct oci_config *c, struct vsl_error
 			                       ns->path);
 		p->join_fd[t] = fd;
 	}
+	p->userns_first = p->join_fd[NS_USER] >= 0 && (p->clone_flags != 0 || p->new_time);
 	return 0;
 }
 
@@ -88,6 +89,8 @@ static int write_time_offsets(const struct oci_config *c, struct vsl_error **err
 
 int ns_plan_enter(struct ns_plan *p, const struct oci_config *c, struct vsl_error **err)
 {
+	if (p->userns_first)
+		return 0;
 	bool any = p->new_time;
 	for (int t = 0; t < NS_COUNT; t++)
 		any |= (t != NS_USER && p->join_fd[t] >= 0);
@@ -135,10 +138,46 @@ int ns_plan_leave(struct ns_plan *p, struct vsl_error **err)
 
 int ns_plan_child_join_user(struct ns_plan *p, struct vsl_error **err)
 {
-	if (p->join_fd[NS_USER] < 0)
+	if (p->join_fd[NS_USER] < 0 || p->userns_first)
 		return 0;
 	if (setns(p->join_fd[NS_USER], CLONE_NEWUSER) < 0)
 		return vsl_error_errno(err, errno, "join user namespace");
+	return 0;
+}
+
+/* 0: joined; 1: refused for lack of privilege, when `may_refuse`; or an error. */
+static int join_path(struct ns_plan *p, const struct oci_config *c, int t, bool may_refuse,
+                     struct vsl_error **err)
+{
+	if (setns(p->join_fd[t], ns_type_clone_flag(t)) == 0)
+		return 0;
+	if (errno == EPERM && may_refuse)
+		return 1;
+	return vsl_error_errno(err, errno, "join %s namespace '%s'", ns_type_name(t), c->namespaces[t].path);
+}
+
+int ns_plan_join_userns_first(struct ns_plan *p, const struct oci_config *c, struct vsl_error **err)
+{
+	bool later[NS_COUNT] = {false};
+	for (int t = 0; t < NS_COUNT; t++) {
+		if (t == NS_USER || p->join_fd[t] < 0)
+			continue;
+		int r = join_path(p, c, t, true, err);
+		if (r < 0)
+			return r;
+		later[t] = r > 0;
+	}
+	if (join_path(p, c, NS_USER, false, err) < 0)
+		return -1;
+	for (int t = 0; t < NS_COUNT; t++)
+		if (later[t] && join_path(p, c, t, false, err) < 0)
+			return -1;
+	if (p->new_time) {
+		if (unshare(CLONE_NEWTIME) < 0)
+			return vsl_error_errno(err, errno, "create time namespace");
+		if (write_time_offsets(c, err) < 0)
+			return -1;
+	}
 	return 0;
 }
 

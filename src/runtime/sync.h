@@ -9,6 +9,7 @@ enum sync_type {
 	SYNC_CONSOLE,    /* child -> runtime: the pty master (foreground terminal) */
 	SYNC_READY,      /* child -> runtime: set up, waiting to be started */
 	SYNC_ERROR,      /* child -> runtime: text is the error; the child exits */
+	SYNC_PID,        /* intermediate -> runtime: text is the init's pid, fd its pidfd */
 };
 
 #define SYNC_TEXT_MAX 8192
