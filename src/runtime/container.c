@@ -648,6 +648,12 @@ static int spawn_container(const struct rt_context *ctx, struct spawn *sp, struc
 		goto fail;
 	closep(&sp->sync_child);
 	sp->sync_child = -1;
+	/* A foreground run starts as soon as the init is ready: the byte waits
+	 * in the fifo, and our bookkeeping below runs alongside its exec. */
+	if (sp->foreground && write(sp->fifo_fd, "0", 1) != 1) {
+		vsl_error_errno(err, errno, "start container '%s'", o->id);
+		goto fail;
+	}
 	closep(&sp->fifo_fd);
 	sp->fifo_fd = -1;
 	closep(&sp->console_fd);
@@ -738,13 +744,16 @@ static int run_poststart(const struct rt_handle *h, const struct oci_config *c, 
 	return 0;
 }
 
-/* Lets a created container's init exec; `c` as in run_poststart(). */
-static int start_created(const struct rt_handle *h, const struct oci_config *c, struct vsl_error **err)
+/* Lets a created container's init exec (unless the byte is in the fifo
+ * already: written); `c` as in run_poststart(). */
+static int start_created(const struct rt_handle *h, const struct oci_config *c, bool written,
+                         struct vsl_error **err)
 {
-	_cleanup_close_ int fd = openat(h->dirfd, EXEC_FIFO, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
+	_cleanup_close_ int fd =
+	    written ? -EBADF : openat(h->dirfd, EXEC_FIFO, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (!written && fd < 0)
 		return vsl_error_errno(err, errno, "start container '%s'", h->state.id);
-	if (write(fd, "0", 1) != 1)
+	if (!written && write(fd, "0", 1) != 1)
 		return vsl_error_errno(err, errno, "start container '%s'", h->state.id);
 	if (unlinkat(h->dirfd, EXEC_FIFO, 0) < 0 && errno != ENOENT)
 		return vsl_error_errno(err, errno, "remove exec fifo");
@@ -760,7 +769,7 @@ int rt_start(const struct rt_context *ctx, const char *id, struct vsl_error **er
 		return vsl_error_set(err, "cannot start a container that has stopped");
 	if (h.status != RT_CREATED)
 		return vsl_error_set(err, "cannot start an already running container");
-	return start_created(&h, NULL, err);
+	return start_created(&h, NULL, false, err);
 }
 
 int rt_state(const struct rt_context *ctx, const char *id, char **ret_json, struct vsl_error **err)
@@ -1013,7 +1022,7 @@ int rt_run(const struct rt_context *ctx, const struct rt_create_opts *o, bool de
 	sigset_t forwarded, saved;
 	if (!detach)
 		rt_block_forwarded_signals(&forwarded, &saved);
-	r = start_created(&h, sp.config, err);
+	r = start_created(&h, sp.config, sp.foreground, err);
 	if (r < 0 || detach) {
 		if (r < 0) {
 			spawn_abort(&sp);
