@@ -46,12 +46,14 @@
 #include "monitor/protocol.h"
 #include "runtime/cloned-binary.h"
 #include "runtime/container.h"
+#include "storage/init-layer.h"
 #include "storage/overlay.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/random.h"
+#include "util/strv.h"
 
 #define CONTAINER_LOG        "container.log"
 #define DEFAULT_STOP_TIMEOUT 10
@@ -246,6 +248,12 @@ static int prepare_bundle(struct engine *e, const struct container_record *rec,
 	int r = images_get_config(e->images, rec->image_id, &image, err);
 	if (r < 0 || (r = images_layer_paths(e->images, rec->image_id, &lowers, err)) < 0)
 		return r;
+	/* The mountpoints the image lacks come from its init layer, on top. */
+	_cleanup_free_ char *init_layer = NULL;
+	if ((r = init_layer_ensure(lowers, &init_layer, err)) < 0)
+		return r;
+	if (init_layer && (r = strv_prepend(&lowers, init_layer)) < 0)
+		return vsl_error_errno(err, -r, "start");
 	_cleanup_free_ char *rootfs = NULL;
 	if (overlay_is_mounted(e->root_dirfd, rec->id))
 		overlay_unmount(e->root_dirfd, rec->id, NULL);

@@ -1,6 +1,8 @@
 /* Unpacked image layers, one directory per chain ID, at
  * `<root>/layers/<chain hex>/diff`: the lowerdirs of overlay mounts. A layer
- * shared by many images is unpacked once.
+ * shared by many images is unpacked once. Beside diff, the top layer of an
+ * image may hold `init`, the mountpoints its containers need
+ * (storage/init-layer.h), removed with the layer.
  *
  *     _cleanup_layer_ingest_ struct layer_ingest *in = NULL;
  *     _cleanup_close_ int diff = -EBADF;

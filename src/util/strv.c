@@ -31,6 +31,18 @@ int strv_append(char ***v, const char *s)
 	return 0;
 }
 
+int strv_prepend(char ***v, const char *s)
+{
+	int r = strv_append(v, s);
+	if (r < 0)
+		return r;
+	size_t n = strv_length(*v);
+	char *first = (*v)[n - 1];
+	memmove(*v + 1, *v, (n - 1) * sizeof(char *));
+	(*v)[0] = first;
+	return 0;
+}
+
 bool strv_contains(char *const *v, const char *s)
 {
 	for (size_t i = 0; v && v[i]; i++)

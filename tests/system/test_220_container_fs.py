@@ -205,6 +205,23 @@ def test_diff_shows_added_changed_deleted(v):
     assert not any(l.endswith("/bin/busybox") for l in lines)
 
 
+def test_the_containers_own_mountpoints_are_no_changes(v):
+    # The image has /etc but no hosts, hostname or resolv.conf: the runtime
+    # mounts them, and (as with Docker) neither diff nor commit shows them.
+    v.ok("run", "--name", "quiet", IMAGE, "cat", "/etc/hosts", "/etc/hostname")
+    assert v.ok("diff", "quiet").stdout == ""
+    v.ok("commit", "quiet", "quiet:img")
+    saved = subprocess.run(v.cmd("save", "quiet:img"), capture_output=True, check=True,
+                           env=v.env).stdout
+    with tarfile.open(fileobj=io.BytesIO(saved)) as t:
+        layers = json.load(t.extractfile("manifest.json"))[0]["Layers"]
+        with tarfile.open(fileobj=t.extractfile(layers[-1])) as top:
+            names = [n.lstrip("./") for n in top.getnames()]
+    assert names == [] or not any(n.startswith("etc/") or n == "etc" for n in names), names
+    v.ok("rm", "quiet")
+    v.ok("rmi", "quiet:img")
+
+
 def test_export_is_the_whole_root(v, tmp_path):
     edit(v, "edited")
     out = tmp_path / "e.tar"
