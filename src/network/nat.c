@@ -282,7 +282,7 @@ int nat_network_remove(const char *network_id, struct vsl_error **err)
 /* Whether owner is one of owners (NULL-terminated). */
 static bool owned(const char *const *owners, const char *owner)
 {
-	for (; owner[0] && *owners; owners++)
+	for (; owners && owner[0] && *owners; owners++)
 		if (strcmp(*owners, owner) == 0)
 			return true;
 	return false;

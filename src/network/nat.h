@@ -62,7 +62,7 @@ int nat_network_remove(const char *network_id, struct vsl_error **err);
 int nat_ports_add(const char *container_id, const struct nat_port *ports, size_t n, struct vsl_error **err);
 int nat_ports_remove(const char *container_id, struct vsl_error **err);
 /* Removes every rule whose owner is in owners ("net:<id>", "ctr:<id>";
- * NULL-terminated) from both tables, then each table that no owner has
+ * NULL-terminated; NULL: none) from both tables, then each table that no owner has
  * rules in any more: what `system reset` does for one root. */
 int nat_remove_owners(const char *const *owners, struct vsl_error **err);
 /* Owners of the rules in the table: "net:<id>" and "ctr:<id>" strings. */
