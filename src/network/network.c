@@ -364,6 +364,10 @@ static int bridge_up(struct network_env *env, const struct network_record *net, 
 	int r = parse_net(net, &s, &gw, err);
 	if (r < 0)
 		return r;
+	/* Removed (network rm, system reset) since the caller read it. */
+	_cleanup_network_record_ struct network_record *still = NULL;
+	if ((r = ipam_network_get(env->db, net->id, &still, err)) < 0)
+		return r;
 	unsigned mtu = env->mtu ? env->mtu : DEFAULT_MTU;
 	if ((r = nl_bridge_create(net->bridge, mtu, err)) < 0)
 		return r;
@@ -1033,6 +1037,11 @@ int network_ports(struct network_env *env, const char *container_id, struct port
 
 static int remove_locked(struct network_env *env, const struct network_record *net, struct vsl_error **err)
 {
+	/* Under the lock a start either joined before (an endpoint: refused) or finds
+	 * the network gone: no bridge is made again for a removed network. */
+	_cleanup_lock_ int lock = nat_lock(err);
+	if (lock < 0)
+		return lock;
 	_cleanup_ep_list_ struct ep_list l = {0};
 	int r = ipam_endpoint_list(env->db, net->id, NULL, &l.v, &l.n, err);
 	if (r < 0)
@@ -1042,9 +1051,6 @@ static int remove_locked(struct network_env *env, const struct network_record *n
 		                          "error while removing network: network %s id %s has active "
 		                          "endpoints",
 		                          net->name, net->id);
-	_cleanup_lock_ int lock = nat_lock(err);
-	if (lock < 0)
-		return lock;
 	nl_link_delete(net->bridge, NULL);
 	nat_network_remove(net->id, NULL);
 	return ipam_network_delete(env->db, net->id, err);
