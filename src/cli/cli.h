@@ -108,5 +108,5 @@ extern const struct cli_command network_commands[];          /* network create, 
 extern const struct cli_command network_toplevel_commands[]; /* port */
 extern const struct cli_command transfer_commands[];         /* push, save, load, import, login, logout */
 extern const struct cli_command volume_commands[];           /* volume create, ls, inspect, rm, prune */
-extern const struct cli_command system_commands[];           /* system df */
+extern const struct cli_command system_commands[];           /* system df, reset */
 extern const struct cli_command container_fs_commands[];     /* attach, commit, cp, diff, export */

@@ -1,14 +1,18 @@
-/* System commands: `system df` (more to come: prune, info). */
+/* System commands: `system df`, `system reset` (more to come: prune, info). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/format.h"
 #include "engine/container-store.h"
 #include "engine/disk-usage.h"
+#include "engine/engine.h"
+#include "engine/reset.h"
 #include "engine/volume-store.h"
 #include "image/image-db.h"
 #include "util/cleanup.h"
@@ -229,6 +233,47 @@ static const struct cli_flag df_flags[] = {
     CLI_END,
 };
 
+struct reset_args {
+	bool force;
+};
+
+/* Podman's confirmation. Without a terminal nobody can answer it: a script
+ * that did not say -f gets a refusal rather than an empty root. */
+static int cmd_reset(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
+{
+	(void)argc, (void)argv;
+	struct reset_args *a = opts;
+	if (!a->force) {
+		if (!isatty(STDIN_FILENO))
+			return vsl_error_set_code(
+			    err, EPERM,
+			    "system reset removes every container, image, volume and "
+			    "network of '%s' and asks first, but there is no terminal "
+			    "to ask on: run it with -f (--force) to reset without asking",
+			    engine_root(ctx->engine));
+		printf("WARNING! This will remove everything of the root '%s':\n"
+		       "        - all containers\n"
+		       "        - all images\n"
+		       "        - all networks (the default bridge too)\n"
+		       "        - all volumes\n"
+		       "Are you sure you want to continue? [y/N] ",
+		       engine_root(ctx->engine));
+		fflush(stdout);
+		char line[64];
+		if (fgets(line, sizeof(line), stdin) == NULL)
+			return 0;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (strcasecmp(line, "y") != 0 && strcasecmp(line, "yes") != 0)
+			return 0;
+	}
+	return engine_system_reset(ctx->engine, err);
+}
+
+static const struct cli_flag reset_flags[] = {
+    CLI_BOOL("force", 'f', struct reset_args, force, "Do not prompt for confirmation"),
+    CLI_END,
+};
+
 const struct cli_command system_commands[] = {
     {.name = "df",
      .run = cmd_df,
@@ -238,5 +283,13 @@ const struct cli_command system_commands[] = {
      .opts_size = sizeof(struct df_args),
      .usage = "[OPTIONS]",
      .help = "Show docker disk usage"},
+    {.name = "reset",
+     .run = cmd_reset,
+     .flags = CLI_NEEDS_ENGINE,
+     .max_args = 0,
+     .options = reset_flags,
+     .opts_size = sizeof(struct reset_args),
+     .usage = "[OPTIONS]",
+     .help = "Reset vessel storage back to its initial state"},
     {.name = NULL},
 };

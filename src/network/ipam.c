@@ -889,3 +889,15 @@ int ipam_port_remove_container(struct db *db, const char *container_id, struct v
 	return exec_bound(db, "DELETE FROM ports WHERE container_id = ?", container_id, NULL, "remove ports",
 	                  err);
 }
+
+int ipam_reset(struct db *db, struct vsl_error **err)
+{
+	int r = db_begin(db, err);
+	if (r < 0)
+		return r;
+	if ((r = db_exec(db, "DELETE FROM ports; DELETE FROM endpoints; DELETE FROM networks;", err)) < 0) {
+		db_rollback(db);
+		return r;
+	}
+	return db_commit(db, err);
+}

@@ -135,6 +135,9 @@ int ipam_port_list(struct db *db, const char *container_id, struct port_record *
                    struct vsl_error **err);
 int ipam_port_remove_container(struct db *db, const char *container_id, struct vsl_error **err);
 
+/* Forgets every network, endpoint and port (`system reset`). */
+int ipam_reset(struct db *db, struct vsl_error **err);
+
 static inline void network_record_freep(struct network_record **n)
 {
 	network_record_free(*n);

@@ -279,6 +279,46 @@ int nat_network_remove(const char *network_id, struct vsl_error **err)
 	return drop_table_if_empty(TABLE6, err);
 }
 
+/* Whether owner is one of owners (NULL-terminated). */
+static bool owned(const char *const *owners, const char *owner)
+{
+	for (; owners && owner[0] && *owners; owners++)
+		if (strcmp(*owners, owner) == 0)
+			return true;
+	return false;
+}
+
+static int delete_owned(const char *table, const char *const *owners, struct vsl_error **err)
+{
+	_cleanup_free_ struct rule_ref *rules = NULL;
+	size_t n = 0;
+	int r = list_rules(table, &rules, &n, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *cmds = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&cmds, &size);
+	if (f == NULL)
+		return vsl_error_errno(err, ENOMEM, "delete rules");
+	size_t count = 0;
+	for (size_t i = 0; i < n; i++)
+		if (owned(owners, rules[i].comment)) {
+			fprintf(f, "delete rule %s %s handle %lld\n", table, rules[i].chain, rules[i].handle);
+			count++;
+		}
+	if (fclose(f) != 0)
+		return vsl_error_errno(err, ENOMEM, "delete rules");
+	if (count && (r = nft_run(cmds, false, NULL, err)) < 0)
+		return r;
+	return drop_table_if_empty(table, err);
+}
+
+int nat_remove_owners(const char *const *owners, struct vsl_error **err)
+{
+	int r = delete_owned(TABLE, owners, err);
+	return r < 0 ? r : delete_owned(TABLE6, owners, err);
+}
+
 int nat_ports_add(const char *container_id, const struct nat_port *ports, size_t n, struct vsl_error **err)
 {
 	if (n == 0)

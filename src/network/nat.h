@@ -13,7 +13,8 @@
  * Every rule carries a comment naming its owner ("net:<network id>" or
  * "ctr:<container id>"), which is how it is found again to be deleted (by
  * handle) and how network_gc finds rules whose owner is gone. The table is
- * deleted with the last network's rules.
+ * deleted with the last network's rules (a network's rules live as long as
+ * the network; a container's port rules as long as it runs).
  *
  * Published ports are reachable from the host through 127.0.0.1 too: the
  * output chain DNATs locally sent packets, the bridge gets route_localnet=1
@@ -60,6 +61,10 @@ int nat_network_add(const struct nat_network *n, struct vsl_error **err);
 int nat_network_remove(const char *network_id, struct vsl_error **err);
 int nat_ports_add(const char *container_id, const struct nat_port *ports, size_t n, struct vsl_error **err);
 int nat_ports_remove(const char *container_id, struct vsl_error **err);
+/* Removes every rule whose owner is in owners ("net:<id>", "ctr:<id>";
+ * NULL-terminated; NULL: none) from both tables, then each table that no owner has
+ * rules in any more: what `system reset` does for one root. */
+int nat_remove_owners(const char *const *owners, struct vsl_error **err);
 /* Owners of the rules in the table: "net:<id>" and "ctr:<id>" strings. */
 int nat_list_owners(char ***ret, struct vsl_error **err);
 

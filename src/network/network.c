@@ -1,6 +1,7 @@
 #include "network/network.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -349,7 +350,11 @@ static int parse_net(const struct network_record *net, struct ipam_subnet *s, st
 	return 0;
 }
 
-/* Under nat_lock(). */
+/* Under nat_lock(): the network's bridge, its addresses and its rules, made
+ * on first use and again when the link is found missing (a reboot took it,
+ * or someone deleted it); from then on they stay until the network goes, as
+ * docker0 does, so a container's start and exit touch no bridge and no
+ * nftables rule of the network. */
 static int bridge_up(struct network_env *env, const struct network_record *net, struct vsl_error **err)
 {
 	if (nl_link_exists(net->bridge))
@@ -358,6 +363,10 @@ static int bridge_up(struct network_env *env, const struct network_record *net, 
 	struct in_addr gw;
 	int r = parse_net(net, &s, &gw, err);
 	if (r < 0)
+		return r;
+	/* Removed (network rm, system reset) since the caller read it. */
+	_cleanup_network_record_ struct network_record *still = NULL;
+	if ((r = ipam_network_get(env->db, net->id, &still, err)) < 0)
 		return r;
 	unsigned mtu = env->mtu ? env->mtu : DEFAULT_MTU;
 	if ((r = nl_bridge_create(net->bridge, mtu, err)) < 0)
@@ -386,29 +395,6 @@ static int bridge_up(struct network_env *env, const struct network_record *net, 
 		return vsl_error_prefix(err, "network %s", net->name);
 	}
 	return 0;
-}
-
-static bool network_has_active(struct network_env *env, const char *network_id)
-{
-	_cleanup_ep_list_ struct ep_list l = {0};
-	if (ipam_endpoint_list(env->db, network_id, NULL, &l.v, &l.n, NULL) < 0)
-		return true;
-	for (size_t i = 0; i < l.n; i++)
-		if (l.v[i]->active)
-			return true;
-	return false;
-}
-
-/* Under nat_lock(): the bridge and the rules go with the last running container. */
-static void bridge_down_if_unused(struct network_env *env, const char *network_id)
-{
-	if (network_has_active(env, network_id))
-		return;
-	_cleanup_network_record_ struct network_record *net = NULL;
-	if (ipam_network_get(env->db, network_id, &net, NULL) < 0)
-		return;
-	nl_link_delete(net->bridge, NULL);
-	nat_network_remove(net->id, NULL);
 }
 
 /* ---- /etc/hosts ---- */
@@ -726,11 +712,24 @@ static char *netns_path(struct network_env *env, const char *container_id)
 	return asprintf(&p, "%s/%s", env->netns_dir, container_id) < 0 ? NULL : p;
 }
 
+/* Under nat_lock(): the container's published ports, rules first. Rules
+ * are added only after their ports are recorded, so a container with no
+ * port recorded has no rule either and costs no nftables round trip. */
+static void unpublish(struct network_env *env, const char *container_id)
+{
+	_cleanup_free_ struct port_record *p = NULL;
+	size_t n = 0;
+	if (ipam_port_list(env->db, container_id, &p, &n, NULL) >= 0 && n == 0)
+		return;
+	port_records_free(TAKE_PTR(p), n);
+	nat_ports_remove(container_id, NULL);
+	ipam_port_remove_container(env->db, container_id, NULL);
+}
+
 /* Under nat_lock(). */
 static void unplumb_all(struct network_env *env, const char *container_id, char ***ret_networks)
 {
-	nat_ports_remove(container_id, NULL);
-	ipam_port_remove_container(env->db, container_id, NULL);
+	unpublish(env, container_id);
 	_cleanup_ep_list_ struct ep_list l = {0};
 	if (ipam_endpoint_list(env->db, NULL, container_id, &l.v, &l.n, NULL) < 0)
 		return;
@@ -738,10 +737,7 @@ static void unplumb_all(struct network_env *env, const char *container_id, char 
 		char veth[16];
 		veth_name(veth, container_id, l.v[i]->network_id);
 		nl_link_delete(veth, NULL);
-		bool was_active = l.v[i]->active;
 		ipam_endpoint_set_active(env->db, l.v[i]->network_id, container_id, NULL, false, NULL);
-		if (was_active)
-			bridge_down_if_unused(env, l.v[i]->network_id);
 		if (ret_networks)
 			strv_append(ret_networks, l.v[i]->network_id);
 	}
@@ -1023,7 +1019,6 @@ int network_disconnect(struct network_env *env, const char *container_id, const 
 		}
 		if ((r = ipam_endpoint_remove(env->db, net->id, container_id, err)) < 0)
 			return r;
-		bridge_down_if_unused(env, net->id);
 		if (active)
 			restore_default_route(env, container_id);
 	}
@@ -1042,6 +1037,11 @@ int network_ports(struct network_env *env, const char *container_id, struct port
 
 static int remove_locked(struct network_env *env, const struct network_record *net, struct vsl_error **err)
 {
+	/* Under the lock a start either joined before (an endpoint: refused) or finds
+	 * the network gone: no bridge is made again for a removed network. */
+	_cleanup_lock_ int lock = nat_lock(err);
+	if (lock < 0)
+		return lock;
 	_cleanup_ep_list_ struct ep_list l = {0};
 	int r = ipam_endpoint_list(env->db, net->id, NULL, &l.v, &l.n, err);
 	if (r < 0)
@@ -1051,9 +1051,6 @@ static int remove_locked(struct network_env *env, const struct network_record *n
 		                          "error while removing network: network %s id %s has active "
 		                          "endpoints",
 		                          net->name, net->id);
-	_cleanup_lock_ int lock = nat_lock(err);
-	if (lock < 0)
-		return lock;
 	nl_link_delete(net->bridge, NULL);
 	nat_network_remove(net->id, NULL);
 	return ipam_network_delete(env->db, net->id, err);
@@ -1105,17 +1102,91 @@ void network_gc(struct network_env *env, bool (*exists)(void *userdata, const ch
 		log_debug("network: releasing the endpoints of %.12s left behind", l.v[i]->container_id);
 		network_release(env, l.v[i]->container_id);
 	}
-	/* Bridges of this root's networks that nothing runs on. */
+	/* A namespace made just before a crash, before any endpoint was recorded. */
+	_cleanup_closedir_ DIR *d = opendir(env->netns_dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || exists(userdata, de->d_name))
+			continue;
+		_cleanup_free_ char *path = netns_path(env, de->d_name);
+		log_debug("network: removing the namespace of %.12s left behind", de->d_name);
+		if (path)
+			netns_remove(path);
+	}
+}
+
+/* Every rule owner of this root that the database still knows of. */
+static int reset_owners(struct network_env *env, const struct network_record *const *nets, size_t n_nets,
+                        char ***ret, struct vsl_error **err)
+{
+	_cleanup_strv_ char **owners = NULL;
+	_cleanup_ep_list_ struct ep_list l = {0};
+	_cleanup_free_ struct port_record *p = NULL;
+	size_t np = 0;
+	int r = ipam_endpoint_list(env->db, NULL, NULL, &l.v, &l.n, err);
+	if (r < 0 || (r = ipam_port_list(env->db, NULL, &p, &np, err)) < 0)
+		return r;
+	char owner[128];
+	for (size_t i = 0; i < n_nets && r >= 0; i++) {
+		snprintf(owner, sizeof(owner), "net:%s", nets[i]->id);
+		r = strv_append(&owners, owner);
+	}
+	for (size_t i = 0; i < l.n + np && r >= 0; i++) {
+		snprintf(owner, sizeof(owner), "ctr:%s",
+		         i < l.n ? l.v[i]->container_id : p[i - l.n].container_id);
+		if (!strv_contains(owners, owner))
+			r = strv_append(&owners, owner);
+	}
+	port_records_free(TAKE_PTR(p), np);
+	if (r < 0)
+		return vsl_error_errno(err, ENOMEM, "reset networks");
+	*ret = TAKE_PTR(owners);
+	return 0;
+}
+
+int network_reset(struct network_env *env, struct vsl_error **err)
+{
 	struct network_record **nets = NULL;
 	size_t n = 0;
-	if (ipam_network_list(env->db, &nets, &n, NULL) < 0)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		if (!nl_link_exists(nets[i]->bridge) || network_has_active(env, nets[i]->id))
-			continue;
-		_cleanup_error_ struct vsl_error *e = NULL;
-		_cleanup_lock_ int lock = nat_lock(&e);
-		bridge_down_if_unused(env, nets[i]->id);
+	int r = ipam_network_list(env->db, &nets, &n, err);
+	if (r < 0)
+		return r;
+	_cleanup_strv_ char **owners = NULL;
+	if ((r = reset_owners(env, (const struct network_record *const *)nets, n, &owners, err)) < 0) {
+		network_records_free(nets, n);
+		return r;
 	}
+	{
+		_cleanup_lock_ int lock = nat_lock(err);
+		if (lock < 0) {
+			network_records_free(nets, n);
+			return lock;
+		}
+		/* What containers left (the engine removed them before): veths, namespaces. */
+		_cleanup_ep_list_ struct ep_list l = {0};
+		if (ipam_endpoint_list(env->db, NULL, NULL, &l.v, &l.n, NULL) >= 0)
+			for (size_t i = 0; i < l.n; i++) {
+				char veth[16];
+				veth_name(veth, l.v[i]->container_id, l.v[i]->network_id);
+				nl_link_delete(veth, NULL);
+			}
+		for (size_t i = 0; i < n; i++)
+			if (is_bridge(nets[i]) && *nets[i]->bridge)
+				nl_link_delete(nets[i]->bridge, NULL);
+		/* The default bridge's name is this root's even when no record names it. */
+		if (env->default_bridge)
+			nl_link_delete(env->default_bridge, NULL);
+		r = nat_remove_owners((const char *const *)owners, err);
+	}
+	_cleanup_closedir_ DIR *d = opendir(env->netns_dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		_cleanup_free_ char *path = NULL;
+		if (de->d_name[0] != '.' && (path = netns_path(env, de->d_name)))
+			netns_remove(path);
+	}
+	if (r >= 0)
+		r = ipam_reset(env->db, err);
 	network_records_free(nets, n);
+	return r < 0 ? vsl_error_prefix(err, "reset networks") : 0;
 }

@@ -21,8 +21,13 @@
  * Bridges: the default network "bridge" (made on first use) is vessel0 under
  * the default root and "vessel<8 hex of the root path>" under any other root
  * (so that test roots never share a bridge), unless the config names one;
- * a user network's is "vessel-<8 hex of its id>". A bridge exists while a
- * container on it runs, and goes (with its nftables rules) with the last one.
+ * a user network's is "vessel-<8 hex of its id>". As with Docker's docker0,
+ * a bridge, its addresses and its nftables rules are made once, when the
+ * first container joins (again when the link is found missing: after a
+ * reboot, or deleted by hand), and stay while the network exists: a
+ * container's start and exit only make and remove its veth, its addresses
+ * and its published ports. A user network's bridge goes with `network rm`
+ * and `prune`; the default one with network_reset() (`system reset`).
  * Host veth ends are "vsl<6 hex of the container id><5 hex of the network id>".
  *
  * Names: every container's /etc/hosts (<containers_dir>/<id>/hosts, which the
@@ -126,11 +131,18 @@ int network_disconnect(struct network_env *env, const char *container_id, const 
 int network_ports(struct network_env *env, const char *container_id, struct port_record **ret, size_t *ret_n,
                   struct vsl_error **err);
 
-/* Repairs what a crash left: endpoints, sandboxes and ports of containers
- * that no longer exist (exists(container_id) false), and bridges and rules
- * of this root's networks on which no container runs. Sandboxes of
+/* Repairs what a crash left: endpoints, sandboxes (veths, namespaces) and
+ * ports (records and rules) of containers that no longer exist
+ * (exists(container_id) false). Bridges and their rules stay. Sandboxes of
  * containers that exist but stopped are not its business: another vessel
  * may be starting them; the engine takes those down when it finds the
  * container stopped (and network_sandbox_up() replaces a stale one). */
 void network_gc(struct network_env *env, bool (*exists)(void *userdata, const char *container_id),
                 void *userdata);
+
+/* Removes every network of this root, the predefined ones too: bridges (the
+ * default one's link even if never recorded), this root's nftables rules
+ * (vessel's tables too when no other root has rules in them), what
+ * containers left (veths, namespaces) and the records. The engine removes
+ * the containers first. Safe on a root that never had a network. */
+int network_reset(struct network_env *env, struct vsl_error **err);

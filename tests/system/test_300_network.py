@@ -1,6 +1,8 @@
 """Networks: the default bridge, user networks that resolve names, published
 ports, isolation, internal networks, connect/disconnect, address reuse, and
-nothing left on the host afterwards.
+nothing left on the host afterwards: a container's veth and port rules go
+with it, a network's bridge and rules stay until the network goes (`network
+rm`, or `system reset` for the default bridge: every test ends with one).
 
 All traffic stays between the test's own containers, the bridge addresses
 the test made and 127.0.0.1. Every test runs on subnets of its own (10.x.y.0/24
@@ -59,12 +61,36 @@ def vessel_tables():
     return [line.strip() for line in out.splitlines() if line.strip() in ("table ip vessel", "table ip6 vessel")]
 
 
+def noted(v, what):
+    with open(os.path.join(v.base, what)) as f:
+        return set(f.read().split())
+
+
 def our_links(v):
     """The links this root made: its bridges and the veths of its containers."""
-    with open(os.path.join(v.base, "bridges")) as f:
-        bridges = set(f.read().split())
+    bridges = noted(v, "bridges")
     return [name for name in links()
             if name in bridges or any(name.startswith("vsl" + c[:6]) for c in v.cids)]
+
+
+def our_veths(v):
+    return [name for name in links() if any(name.startswith("vsl" + c[:6]) for c in v.cids)]
+
+
+def ruleset():
+    return subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True, check=True).stdout
+
+
+def our_rules(v):
+    """Lines of the host's nftables rules that belong to this root: its networks'
+    ("net:<id>"), its containers' ("ctr:<id>") or naming one of its bridges."""
+    marks = ["net:" + i for i in noted(v, "netids")] + ["ctr:" + c for c in v.cids] + \
+        ['"%s"' % b for b in noted(v, "bridges")]
+    return [line.strip() for line in ruleset().splitlines() if any(m in line for m in marks)]
+
+
+def default_bridge(v):
+    return json.loads(v.ok("network", "inspect", "bridge").stdout)[0]["Options"]["com.docker.network.bridge.name"]
 
 
 @pytest.fixture
@@ -77,32 +103,33 @@ def v(busybox_archive):  # noqa: F811
     v = Vessel(base, env={"VESSEL_CONFIG": config})
     v.bip_net = bip_net
     v.cids = []
-    # Bridges this test's networks get (recorded as they appear): nothing of them may be left.
-    with open(os.path.join(base, "bridges"), "w"):
-        pass
+    # Bridges and ids of this test's networks (recorded as they appear, the default
+    # bridge's from the start): after the reset nothing of them may be left.
+    for what in ("bridges", "netids"):
+        with open(os.path.join(base, what), "w"):
+            pass
     v.ok("load", "-i", busybox_archive.archive)
     try:
+        note_bridges(v)
         yield v
     finally:
-        ids = v("ps", "-aq").stdout.split()
-        if ids:
-            v("rm", "-f", *ids)
-        for name in v("network", "ls", "--format", "{{.Name}}").stdout.split():
-            if name not in ("bridge", "host", "none"):
-                v("network", "rm", name)
         try:
-            left = our_links(v)
+            reset = v.reset()
+            left, rules = our_links(v), our_rules(v)
         finally:
             v.cleanup()
+        assert reset.returncode == 0, reset.stderr
         assert left == [], "links left behind: %s" % left
+        assert rules == [], "nftables rules left behind: %s" % rules
 
 
 def note_bridges(v):
-    with open(os.path.join(v.base, "bridges"), "a") as f:
+    with open(os.path.join(v.base, "bridges"), "a") as f, open(os.path.join(v.base, "netids"), "a") as g:
         for name in v("network", "ls", "-q").stdout.split():
             info = json.loads(v.ok("network", "inspect", name).stdout)[0]
             if info["Driver"] == "bridge":
                 f.write(info["Options"]["com.docker.network.bridge.name"] + "\n")
+                g.write(info["Id"] + "\n")
 
 
 def network(v, name, *args):
@@ -141,8 +168,8 @@ def test_default_bridge_gives_address_route_and_hosts(v):
     assert addr.ip != next(v.bip_net.hosts())
     assert "default via %s dev eth0" % next(v.bip_net.hosts()) in out
     assert "%s\t" % addr.ip in out  # its own name in /etc/hosts
-    # The bridge went with its last container.
-    assert our_links(v) == []
+    # Its veth went with it; the bridge stays, as docker0 does.
+    assert our_links(v) == [default_bridge(v)]
 
 
 def test_user_network_tcp_by_name_and_alias(v):
@@ -307,15 +334,22 @@ def test_network_commands(v):
 
 def test_nothing_left_after_containers_and_networks_go(v):
     network(v, "tmp")
-    run_d(v, "xx", "--network", "tmp", "-p", "127.0.0.1:%d:80" % random.randint(20000, 40000))
+    tmp = json.loads(v.ok("network", "inspect", "tmp").stdout)[0]
+    tmp_bridge = tmp["Options"]["com.docker.network.bridge.name"]
+    xx = run_d(v, "xx", "--network", "tmp", "-p", "127.0.0.1:%d:80" % random.randint(20000, 40000))
     run_d(v, "yy")
-    assert our_links(v) != []
+    assert our_veths(v) != []
+    assert [line for line in ruleset().splitlines() if "ctr:" + xx in line]
     v.ok("rm", "-f", "xx", "yy")
+    # The containers' veths and port rules went; the bridges and their rules stay.
+    assert our_veths(v) == []
+    assert sorted(our_links(v)) == sorted([tmp_bridge, default_bridge(v)])
+    assert [line for line in ruleset().splitlines() if "ctr:" + xx in line] == []
+    assert [line for line in ruleset().splitlines() if "net:" + tmp["Id"] in line]
     v.ok("network", "rm", "tmp")
-    assert our_links(v) == []
-    rules = subprocess.run(["nft", "list", "table", "ip", "vessel"], capture_output=True, text=True).stdout
-    for b in open(os.path.join(v.base, "bridges")).read().split():
-        assert b not in rules
+    assert our_links(v) == [default_bridge(v)]
+    rules = ruleset()
+    assert "net:" + tmp["Id"] not in rules and '"%s"' % tmp_bridge not in rules
 
 
 def test_crashed_sandbox_is_repaired_by_the_next_command(v):
@@ -336,7 +370,8 @@ def test_crashed_sandbox_is_repaired_by_the_next_command(v):
     db.close()
     v.ok("run", "--rm", IMAGE, "true")  # the next start collects what is left
     assert not [name for name in links() if name.startswith("vsl" + cid[:6])]
+    assert not os.path.exists(os.path.join(v.runroot, "netns", cid))
     # Its cgroups too (the runtime's state of a container without a record).
     assert [h for h in os.listdir("/sys/fs/cgroup")
             if os.path.exists(os.path.join("/sys/fs/cgroup", h, "vessel", cid))] == []
-    assert our_links(v) == []
+    assert our_links(v) == [default_bridge(v)]

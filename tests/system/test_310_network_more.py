@@ -21,8 +21,8 @@ import urllib.request
 import pytest
 
 from busybox_image import IMAGE, busybox_archive  # noqa: F401
-from test_300_network import (free_subnets, ip_of, network, note_bridges, our_links, retry,  # noqa: F401
-                              run_d, v)
+from test_300_network import (free_subnets, ip_of, network, note_bridges, our_links, our_veths,  # noqa: F401
+                              retry, run_d, v)
 
 UDP_TOOL = r"""
 #include <netdb.h>
@@ -100,7 +100,7 @@ def test_udp_between_containers_by_name_and_alias(v, udp_tool):
 def test_udp_to_the_host_on_the_bridge_address(v, udp_tool):
     subnet = network(v, "hnet")
     gateway = str(next(subnet.hosts()))
-    run_d(v, "anchor", "--network", "hnet")  # the bridge (and its address) exist while one runs
+    run_d(v, "anchor", "--network", "hnet")  # the bridge (and its address) are made on first use
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((gateway, 0))
     s.settimeout(10)
@@ -187,8 +187,11 @@ def test_fifty_containers_on_one_network(v):
     v.ok("rm", "-f", *names)
     info = json.loads(v.ok("network", "inspect", "crowd").stdout)[0]
     assert info["Containers"] == {}
-    assert our_links(v) == []
+    assert our_veths(v) == []
+    bridge = info["Options"]["com.docker.network.bridge.name"]
+    assert our_links(v) == [bridge]  # it stays until the network goes
     v.ok("network", "rm", "crowd")
+    assert our_links(v) == []
 
 
 def host_v6_networks():

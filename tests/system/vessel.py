@@ -1,6 +1,8 @@
 """Driving the `vessel` command in tests: each test gets its own --root and
---runroot under a temporary directory, removed afterwards (with any overlay
-mounts under it), so tests never see each other's images or containers."""
+--runroot under a temporary directory, reset (`vessel system reset -f`: its
+containers, images, volumes, networks, bridges and nftables rules go) and
+removed afterwards (with any overlay mounts under it), so tests never see
+each other's images or containers and leave nothing on the host."""
 
 import json
 import os
@@ -58,9 +60,25 @@ class Vessel:
     def image_ids(self):
         return set(self.ok("images", "-q").stdout.split())
 
+    def reset(self):
+        """`system reset -f`: every container, image, volume and network of this root
+        goes, with the default bridge's link and this root's nftables rules. None when
+        the root was never made (nothing to reset)."""
+        if not os.path.isdir(self.root) or not os.path.exists(vessel_path()):
+            return None
+        return self("system", "reset", "-f")
+
     def cleanup(self):
-        unmount_all_under(self.base)
-        subprocess.run(["rm", "-rf", self.base], check=False)
+        """The reset first (bridges and nftables rules are the host's, not under base),
+        then mounts and files; a failed reset fails the test after all that is done."""
+        r = None
+        try:
+            r = self.reset()
+        finally:
+            unmount_all_under(self.base)
+            subprocess.run(["rm", "-rf", self.base], check=False)
+        assert r is None or r.returncode == 0, "vessel system reset -f: exit %d\nstderr: %s" % (
+            r.returncode, r.stderr)
 
 
 @pytest.fixture
