@@ -159,7 +159,8 @@ int nl_link_delete(const char *name, struct vsl_error **err)
 	return r < 0 ? vsl_error_errno(err, -r, "delete link '%s'", name) : 0;
 }
 
-static int link_set(const char *name, unsigned flags, unsigned mtu, const char *what, struct vsl_error **err)
+static int link_set(const char *name, unsigned flags, unsigned change, unsigned mtu, const char *what,
+                    struct vsl_error **err)
 {
 	int idx = link_index(name, what, err);
 	if (idx < 0)
@@ -169,7 +170,7 @@ static int link_set(const char *name, unsigned flags, unsigned mtu, const char *
 	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, &ifm);
 	ifm->ifi_index = idx;
 	ifm->ifi_flags = flags;
-	ifm->ifi_change = flags;
+	ifm->ifi_change = change;
 	if (mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
 	int r = nl_talk(nlh, NULL);
@@ -178,12 +179,17 @@ static int link_set(const char *name, unsigned flags, unsigned mtu, const char *
 
 int nl_link_up(const char *name, struct vsl_error **err)
 {
-	return link_set(name, IFF_UP, 0, "bring up link", err);
+	return link_set(name, IFF_UP, IFF_UP, 0, "bring up link", err);
+}
+
+int nl_link_down(const char *name, struct vsl_error **err)
+{
+	return link_set(name, 0, IFF_UP, 0, "take down link", err);
 }
 
 int nl_link_set_mtu(const char *name, unsigned mtu, struct vsl_error **err)
 {
-	return link_set(name, 0, mtu, "set the MTU of link", err);
+	return link_set(name, 0, 0, mtu, "set the MTU of link", err);
 }
 
 bool nl_link_exists(const char *name)

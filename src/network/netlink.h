@@ -31,6 +31,7 @@ int nl_veth_create(const char *host_name, const char *peer_name, int peer_netns_
 /* Deletes a link (a veth takes its peer along); -ENODEV when it is absent. */
 int nl_link_delete(const char *name, struct vsl_error **err);
 int nl_link_up(const char *name, struct vsl_error **err);
+int nl_link_down(const char *name, struct vsl_error **err);
 int nl_link_set_mtu(const char *name, unsigned mtu, struct vsl_error **err);
 bool nl_link_exists(const char *name);
 /* Adds addr/prefix to the link (family AF_INET: addr is a struct in_addr;

@@ -736,7 +736,12 @@ static void unplumb_all(struct network_env *env, const char *container_id, char 
 	for (size_t i = 0; i < l.n; i++) {
 		char veth[16];
 		veth_name(veth, container_id, l.v[i]->network_id);
-		nl_link_delete(veth, NULL);
+		/* Not deleted: that waits out RCU callbacks, ~20 ms. The kernel
+		 * deletes the pair with the namespace, in the background, once
+		 * the caller removed it; down meanwhile, so that a namespace kept
+		 * by a container that joined it (--network container:) holds an
+		 * address IPAM may give out again, but no way to the bridge. */
+		nl_link_down(veth, NULL);
 		ipam_endpoint_set_active(env->db, l.v[i]->network_id, container_id, NULL, false, NULL);
 		if (ret_networks)
 			strv_append(ret_networks, l.v[i]->network_id);

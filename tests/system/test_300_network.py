@@ -52,8 +52,19 @@ def free_subnets(n):
 
 
 def links():
-    out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
-    return [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
+    """The host's links, once those of stopped containers are gone: vessel takes a
+    container's veth down and leaves its deletion to the kernel, which does it
+    with the container's network namespace, a moment later."""
+    deadline = time.monotonic() + 10
+    while True:
+        out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True,
+                             check=True).stdout
+        names = [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
+        going = [n for n, line in zip(names, out.splitlines())
+                 if n.startswith("vsl") and "state DOWN" in line]
+        if not going or time.monotonic() > deadline:
+            return names
+        time.sleep(0.05)
 
 
 def vessel_tables():
