@@ -271,7 +271,9 @@ class Vessel:
         self.bin = os.path.join(build, "vessel")
         self.base = base
         self.root = os.path.join(base, "root")
-        self.runroot = os.path.join(base, "run")
+        # As by default (/run/vessel) and as podman's: the runroot on a tmpfs.
+        self.runroot = tempfile.mkdtemp(prefix="vbv-", dir="/run" if os.path.isdir("/run")
+                                        else None)
         self.env = dict(os.environ)
 
     def cmd(self, *args):
@@ -297,9 +299,13 @@ class Vessel:
         ids = r.stdout.split() if r.returncode == 0 else []
         if ids:
             subprocess.run(self.cmd("rm", "-f", *ids), capture_output=True, timeout=300)
+        # Whatever outlives containers (a network's bridge and rules) goes with the reset.
+        subprocess.run(self.cmd("system", "reset", "-f"), env=self.env, capture_output=True,
+                       timeout=300)
         kill_mentioning(self.root)
         if ids:
             remove_cgroups_named(ids)
+        remove_tree(self.runroot)
         remove_tree(self.base)
 
 

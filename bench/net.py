@@ -56,11 +56,6 @@ class VesselBridge(Vessel):
     def run_cmd(self, image, *args):
         return self.cmd("run", "--rm", image, *args)
 
-    def stop(self):
-        # The bridge and its nftables rules outlive the containers: the reset takes them.
-        subprocess.run(self.cmd("system", "reset", "-f"), env=self.env, capture_output=True, timeout=300)
-        super().stop()
-
 
 class PodmanBridge(Podman):
     def run_cmd(self, image, *args):

@@ -1008,8 +1008,16 @@ int rt_run(const struct rt_context *ctx, const struct rt_create_opts *o, bool de
 	struct spawn sp;
 	spawn_init(&sp, o);
 	sp.foreground = !detach;
+	/* Held from before the start (which, in the foreground, comes as soon
+	 * as the init is ready): a signal that comes as soon as the container
+	 * runs is forwarded to it, not taken by us. */
+	sigset_t forwarded, saved;
+	if (!detach)
+		rt_block_forwarded_signals(&forwarded, &saved);
 	int r = spawn_container(ctx, &sp, err);
 	if (r < 0) {
+		if (!detach)
+			sigprocmask(SIG_SETMASK, &saved, NULL);
 		spawn_clear(&sp);
 		return r;
 	}
@@ -1017,11 +1025,6 @@ int rt_run(const struct rt_context *ctx, const struct rt_create_opts *o, bool de
 	 * a view of it, owned by sp (never rt_handle_clear'd). */
 	struct rt_handle h = {
 	    .rootfd = sp.rootfd, .dirfd = sp.dirfd, .state = sp.state, .cg = sp.cg, .status = RT_CREATED};
-	/* Held from before the start: a signal that comes as soon as the
-	 * container runs is forwarded to it, not taken by us. */
-	sigset_t forwarded, saved;
-	if (!detach)
-		rt_block_forwarded_signals(&forwarded, &saved);
 	r = start_created(&h, sp.config, sp.foreground, err);
 	if (r < 0 || detach) {
 		if (r < 0) {

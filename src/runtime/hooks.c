@@ -21,6 +21,10 @@ static void hook_exec(const struct oci_hook *h, int stdin_fd)
 	if (dup2(stdin_fd, STDIN_FILENO) < 0)
 		_exit(127);
 	signal(SIGPIPE, SIG_DFL);
+	/* A foreground run holds the signals it forwards blocked; a hook starts clean. */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	char *const fallback_argv[] = {h->path, NULL};
 	char *const empty_env[] = {NULL};
 	execve(h->path, h->args && h->args[0] ? h->args : fallback_argv, h->env ? h->env : empty_env);

@@ -40,10 +40,12 @@ def short(digest):
 
 
 class Vessel:
-    """`v(*args)` runs `vessel --root ROOT *args`; `v.ok(...)` also checks the exit."""
+    """`v(*args)` runs `vessel --root ROOT --runroot ROOT-run *args`; `v.ok(...)` also
+    checks the exit."""
 
     def __init__(self, root, env=None):
         self.root = root
+        self.runroot = root + "-run"
         self.env = dict(os.environ, **(env or {}))
 
     def __call__(self, *args, input=None, stdout=None):
@@ -53,7 +55,8 @@ class Vessel:
             kw["stderr"] = subprocess.PIPE
         else:
             kw["capture_output"] = True
-        return subprocess.run([vessel_path(), "--root", self.root] + [str(a) for a in args],
+        return subprocess.run([vessel_path(), "--root", self.root, "--runroot", self.runroot] +
+                              [str(a) for a in args],
                               timeout=TIMEOUT, env=self.env, **kw)
 
     def ok(self, *args, **kw):

@@ -27,7 +27,7 @@ import pytest
 from helpers import unmount_all_under
 from images import build_image, busybox_layer, file, skopeo_push
 from registry import REGISTRY_BIN, Registry, auth_proxy, free_port, registry  # noqa: F401
-from vessel import Vessel
+from vessel import Vessel, reset_roots_under
 
 USER, PASSWORD = "alice", "s3cret-pw"
 
@@ -82,6 +82,7 @@ class HtpasswdRegistry(Registry):
 def tmp():
     d = tempfile.mkdtemp(prefix="vessel-test-160-")
     yield d
+    reset_roots_under(d)
     # Overlay mounts of a failed run would keep the directory busy.
     unmount_all_under(d)
     shutil.rmtree(d, ignore_errors=True)

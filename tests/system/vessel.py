@@ -81,6 +81,16 @@ class Vessel:
             r.returncode, r.stderr)
 
 
+def reset_roots_under(d):
+    """`system reset -f` of every Vessel root made directly under d (by tests that
+    make several roots in one temporary directory): what outlives containers, a
+    network's bridge and rules, is the host's, not under d."""
+    for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        base = os.path.join(d, name)
+        if os.path.isdir(os.path.join(base, "root")):
+            Vessel(base).reset()
+
+
 @pytest.fixture
 def vessel():
     """A Vessel with fresh roots; everything under them is removed afterwards."""
