@@ -18,7 +18,9 @@
 #include "util/error.h"
 #include "util/fs.h"
 
-#define NAT_LOCK "/run/vessel-network.lock"
+/* The lock is on /run itself: as global as the tables it guards, and no
+ * file of ours is left on the host. */
+#define NAT_LOCK "/run"
 #define TABLE    "ip vessel"
 #define TABLE6   "ip6 vessel"
 
@@ -31,7 +33,7 @@ static void nft_ctx_freep(struct nft_ctx **c)
 
 int nat_lock(struct vsl_error **err)
 {
-	int fd = open(NAT_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(NAT_LOCK, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return vsl_error_errno(err, errno, "open '%s'", NAT_LOCK);
 	while (flock(fd, LOCK_EX) < 0) {
