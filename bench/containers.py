@@ -4,7 +4,8 @@ measured in the same run, each with its own temporary stores:
 1. `run --rm --network none busybox /bin/true`: vessel, Debian's docker.io and
    podman (the same busybox image, made offline by tests/system/images.py, written
    as a docker-archive by skopeo and loaded into each), and `crun run` of a prepared
-   bundle; interleaved rounds after a warm-up; medians and ratios.
+   bundle; interleaved rounds after a warm-up; medians and ratios; and the kernel's
+   floor (bench/floor.c), the least any engine's run costs on this machine.
 2. The first runs after a pull from a local docker-registry against the steady
    state: a run right after a pull should cost no more than any other.
 3. Memory per detached idle container: the processes that exist for it besides its
@@ -78,7 +79,34 @@ def bench_run(peers, bundle, crun_root, n, warmup):
     if "vessel" in med and "crun" in med:
         print("  goal: vessel <= 1.5x crun: %s" %
               ("met" if med["vessel"] <= 1.5 * med["crun"] else "NOT met"))
+    floor = kernel_floor(bundle, n)
+    if floor and "vessel" in med:
+        print("  the kernel's floor (bench/floor.c: cgroup, overlay, namespaces, pivot_root, exec "
+              "/bin/true): median %.1f ms, min %.1f ms; vessel/floor = %.1f" %
+              (floor[0], floor[1], med["vessel"] * 1e3 / floor[0]))
     return med
+
+
+def kernel_floor(bundle, n):
+    """(median, min) ms of bench/floor.c over the bundle's root filesystem, or None."""
+    work = os.path.join(os.path.dirname(bundle), "floor")
+    os.makedirs(work, exist_ok=True)
+    binary = os.path.join(work, "floor")
+    unified = "/sys/fs/cgroup/unified"
+    parent = os.path.join(unified if os.path.ismount(unified) else "/sys/fs/cgroup",
+                          "vessel-bench-floor-%d" % os.getpid())
+    try:
+        check(["cc", "-O2", "-o", binary, os.path.join(HERE, "floor.c")], what="cc floor.c")
+        os.mkdir(parent)
+        out = check([binary, os.path.join(bundle, "rootfs"), work, parent, str(n)],
+                    what="floor").stdout.split()
+        return float(out[0]), float(out[1])
+    except (Failed, OSError) as e:
+        print("  (the kernel's floor not measured: %s)" % e)
+        return None
+    finally:
+        if os.path.isdir(parent):
+            os.rmdir(parent)
 
 
 def remove_image(peer, ref):
