@@ -339,3 +339,13 @@ bool container_store_image_user(struct db *db, const char *image_id, char **ret_
 		*ret_user = column_dup(s, 0);
 	return true;
 }
+
+bool container_store_any_joins_netns(struct db *db)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	/* Any mention at all: a false "yes" only costs the caller some care. */
+	if (db_prepare(db, "SELECT 1 FROM containers WHERE instr(config, 'container:') > 0 LIMIT 1", &s,
+	               NULL) < 0)
+		return true;
+	return sqlite3_step(s) == SQLITE_ROW;
+}

@@ -73,3 +73,6 @@ int container_store_remove(struct db *db, const char *id, struct vsl_error **err
 bool container_store_name_taken(struct db *db, const char *name);
 /* Whether any container uses the image; *ret_user gets one such id. */
 bool container_store_image_user(struct db *db, const char *image_id, char **ret_user);
+/* Whether some container may run in another's network namespace
+ * (--network container:...); errs on the side of yes. */
+bool container_store_any_joins_netns(struct db *db);

@@ -540,8 +540,10 @@ static int parse_mac(const char *s, uint8_t mac[6])
 }
 
 /* Under nat_lock(): a veth from the network's bridge into netns_fd. */
+/* index: the interface's number when the namespace is fresh (its first is
+ * eth0), or -1 to find the first free name in it. */
 static int plumb(struct network_env *env, const struct network_record *net, const struct endpoint_record *ep,
-                 int netns_fd, bool default_route, struct vsl_error **err)
+                 int netns_fd, int index, bool default_route, struct vsl_error **err)
 {
 	struct inside in = {.route = default_route && !net->internal};
 	struct ipam_subnet s;
@@ -564,7 +566,9 @@ static int plumb(struct network_env *env, const struct network_record *net, cons
 	if (parse_mac(ep->mac, mac) < 0)
 		return vsl_error_set_code(err, EINVAL, "invalid MAC address %s", ep->mac);
 	char ifname[16], veth[16];
-	if ((r = nl_in_netns(netns_fd, free_ifname, ifname, err)) < 0)
+	if (index >= 0)
+		snprintf(ifname, sizeof(ifname), "eth%d", index);
+	else if ((r = nl_in_netns(netns_fd, free_ifname, ifname, err)) < 0)
 		return vsl_error_errno(err, -r, "name an interface");
 	in.ifname = ifname;
 	veth_name(veth, ep->container_id, net->id);
@@ -738,10 +742,12 @@ static void unplumb_all(struct network_env *env, const char *container_id, char 
 		veth_name(veth, container_id, l.v[i]->network_id);
 		/* Not deleted: that waits out RCU callbacks, ~20 ms. The kernel
 		 * deletes the pair with the namespace, in the background, once
-		 * the caller removed it; down meanwhile, so that a namespace kept
-		 * by a container that joined it (--network container:) holds an
-		 * address IPAM may give out again, but no way to the bridge. */
-		nl_link_down(veth, NULL);
+		 * the caller removed it. A namespace that a container joined
+		 * (--network container:) outlives that: there the veth keeps an
+		 * address IPAM may give out again, so it loses its way to the
+		 * bridge now (down: ~1 ms of RCU too, so only then). */
+		if (env->shared_netns)
+			nl_link_down(veth, NULL);
 		ipam_endpoint_set_active(env->db, l.v[i]->network_id, container_id, NULL, false, NULL);
 		if (ret_networks)
 			strv_append(ret_networks, l.v[i]->network_id);
@@ -835,7 +841,7 @@ int network_sandbox_up(struct network_env *env, const struct network_sandbox *sb
 				r = endpoint_get_or_add(env, net, sb->container_id, sb->name, &sb->attach[i],
 				                        &ep, err);
 			if (r >= 0)
-				r = plumb(env, net, ep, nsfd, route, err);
+				r = plumb(env, net, ep, nsfd, (int)strv_length(networks), route, err);
 			if (r >= 0 && route && !net->internal)
 				route = false;
 			if (r >= 0 && i == 0 && sb->n_ports)
@@ -853,7 +859,8 @@ int network_sandbox_up(struct network_env *env, const struct network_sandbox *sb
 				_cleanup_network_record_ struct network_record *net = NULL;
 				r = ipam_network_get(env->db, l.v[i]->network_id, &net, err);
 				if (r >= 0)
-					r = plumb(env, net, l.v[i], nsfd, route, err);
+					r = plumb(env, net, l.v[i], nsfd, (int)strv_length(networks), route,
+					          err);
 				if (r >= 0 && route && !net->internal)
 					route = false;
 				if (r >= 0)
@@ -914,7 +921,7 @@ int network_connect(struct network_env *env, const char *container_id, const cha
 						    !other->internal)
 							route = false;
 					}
-			r = plumb(env, net, ep, nsfd, route, err);
+			r = plumb(env, net, ep, nsfd, -1, route, err);
 		}
 		if (r < 0)
 			ipam_endpoint_remove(env->db, net->id, container_id, NULL);

@@ -51,13 +51,16 @@ struct vsl_error;
 
 struct network_env {
 	struct db *db;
-	const char *containers_dir;    /* <root>/containers */
+	const char *containers_dir;    /* <runroot>/containers: each container's hosts file */
 	const char *netns_dir;         /* <runroot>/netns */
 	const char *default_bridge;    /* the device of "bridge" (see above) */
 	const char *bip;               /* "10.200.0.1/24": gateway and prefix of "bridge"; NULL: a free /16 */
 	const struct ipam_pool *pools; /* for new networks; NULL: Docker's defaults */
 	size_t n_pools;
 	unsigned mtu; /* 0: 1500 */
+	/* Some container may run in another's namespace (--network container:):
+	 * a stopped container's veth is then taken down at once. */
+	bool shared_netns;
 };
 
 int network_init(struct network_env *env, struct vsl_error **err);

@@ -52,19 +52,8 @@ def free_subnets(n):
 
 
 def links():
-    """The host's links, once those of stopped containers are gone: vessel takes a
-    container's veth down and leaves its deletion to the kernel, which does it
-    with the container's network namespace, a moment later."""
-    deadline = time.monotonic() + 10
-    while True:
-        out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True,
-                             check=True).stdout
-        names = [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
-        going = [n for n, line in zip(names, out.splitlines())
-                 if n.startswith("vsl") and "state DOWN" in line]
-        if not going or time.monotonic() > deadline:
-            return names
-        time.sleep(0.05)
+    out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
+    return [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
 
 
 def vessel_tables():
@@ -80,12 +69,21 @@ def noted(v, what):
 def our_links(v):
     """The links this root made: its bridges and the veths of its containers."""
     bridges = noted(v, "bridges")
-    return [name for name in links()
-            if name in bridges or any(name.startswith("vsl" + c[:6]) for c in v.cids)]
+    return [name for name in links() if name in bridges] + our_veths(v)
 
 
 def our_veths(v):
-    return [name for name in links() if any(name.startswith("vsl" + c[:6]) for c in v.cids)]
+    """The veths of this root's containers, once those of stopped ones are gone:
+    vessel leaves their deletion to the kernel, which does it with the container's
+    network namespace, a moment after the container stops."""
+    deadline = time.monotonic() + 10
+    while True:
+        mine = [name for name in links() if any(name.startswith("vsl" + c[:6]) for c in v.cids)]
+        running = v.ok("ps", "-q", "--no-trunc").stdout.split()
+        if all(any(name.startswith("vsl" + c[:6]) for c in running) for name in mine) or \
+                time.monotonic() > deadline:
+            return mine
+        time.sleep(0.05)
 
 
 def ruleset():
@@ -380,7 +378,7 @@ def test_crashed_sandbox_is_repaired_by_the_next_command(v):
     db.commit()
     db.close()
     v.ok("run", "--rm", IMAGE, "true")  # the next start collects what is left
-    assert not [name for name in links() if name.startswith("vsl" + cid[:6])]
+    assert not [name for name in our_veths(v) if name.startswith("vsl" + cid[:6])]
     assert not os.path.exists(os.path.join(v.runroot, "netns", cid))
     # Its cgroups too (the runtime's state of a container without a record).
     assert [h for h in os.listdir("/sys/fs/cgroup")

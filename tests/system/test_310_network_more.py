@@ -1,7 +1,8 @@
 """Networks, continued: UDP between containers by name and published UDP
 ports, fifty containers on one network, IPv6 networks, host port ranges,
-Docker's predefined host and none networks, and the default route moving
-to the remaining network on disconnect.
+Docker's predefined host and none networks, the default route moving
+to the remaining network on disconnect, and the network of another
+container.
 
 busybox has no UDP server or client applet that can carry a message
 (`nc` is TCP only here), so the UDP tests use a tiny static program
@@ -21,8 +22,8 @@ import urllib.request
 import pytest
 
 from busybox_image import IMAGE, busybox_archive  # noqa: F401
-from test_300_network import (free_subnets, ip_of, network, note_bridges, our_links, our_veths,  # noqa: F401
-                              retry, run_d, v)
+from test_300_network import (free_subnets, ip_of, links, network, note_bridges, our_links,  # noqa: F401
+                              our_veths, retry, run_d, v)
 
 UDP_TOOL = r"""
 #include <netdb.h>
@@ -320,3 +321,27 @@ def test_default_route_moves_to_the_remaining_network(v):
     routes = v.ok("exec", "nomad", "ip", "route").stdout
     assert "default via %s dev eth1" % gw2 in routes, routes
     assert gw1 not in routes
+
+
+def test_network_of_another_container(v):
+    host = run_d(v, "host1")
+    addr = ip_of(v, "host1")
+    run_d(v, "guest", "--network", "container:host1")
+    # One network stack: the guest sees the host container's address and reaches
+    # a server the host container runs on its loopback.
+    assert ip_of(v, "guest") == addr
+    v.ok("exec", "-d", "host1", "sh", "-c", "echo from-host1 | busybox nc -l -p 7070 127.0.0.1")
+    r = retry(lambda: v("exec", "guest", "sh", "-c", "busybox nc 127.0.0.1 7070 </dev/null"))
+    assert r.returncode == 0 and r.stdout == "from-host1\n", r
+    assert v.fails("run", "--rm", "--network", "container:nosuch", IMAGE, "true").stderr
+    # When the first one stops, its address goes back to IPAM and its veth, which
+    # lives on in the guest's namespace, loses its way to the bridge at once.
+    v.ok("stop", "-t", "0", "host1")
+    veth = [n for n in links() if n.startswith("vsl" + host[:6])]
+    assert veth, "the veth lives as long as the guest holds the namespace"
+    state = subprocess.run(["ip", "-o", "link", "show", veth[0]], capture_output=True, text=True).stdout
+    assert "state DOWN" in state, state
+    assert v("exec", "guest", "ping", "-c", "1", "-W", "1", str(next(v.bip_net.hosts()))).returncode != 0
+    # The guest goes, and with it the namespace and the veth.
+    v.ok("rm", "-f", "guest", "host1")
+    assert our_veths(v) == []
