@@ -84,13 +84,14 @@ static double round_once(const char *layer, const char *work, const char *cgpare
 	int cgfd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0)
 		die("open cgroup");
-	if (mkdir(dir, 0700) < 0 || mkdir(upper, 0755) < 0 || mkdir(wdir, 0700) < 0 || mkdir(merged, 0755) < 0)
+	if (mkdir(dir, 0700) < 0 || mkdir(upper, 0755) < 0 || mkdir(wdir, 0700) < 0 ||
+	    mkdir(merged, 0755) < 0)
 		die("mkdir overlay dirs");
 	if (mount("overlay", merged, "overlay", 0, opts) < 0)
 		die("mount overlay");
 	struct clone_args args = {
-	    .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP |
-	             CLONE_INTO_CGROUP,
+	    .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
+	             CLONE_NEWCGROUP | CLONE_INTO_CGROUP,
 	    .exit_signal = SIGCHLD,
 	    .cgroup = (uint64_t)cgfd,
 	};

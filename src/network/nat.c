@@ -153,8 +153,38 @@ static int list_rules(const char *table, struct rule_ref **ret, size_t *ret_n, s
 	return 0;
 }
 
-/* Deletes the rules whose comment is owner, in one batch. */
-static int delete_rules(const char *table, const char *owner, struct vsl_error **err)
+static bool owned(const char *const *owners, const char *owner)
+{
+	for (; owners && owner[0] && *owners; owners++)
+		if (strcmp(*owners, owner) == 0)
+			return true;
+	return false;
+}
+
+/* Deletes the table when no owner has rules in it any more. */
+static int drop_table_if_empty(const char *table, struct vsl_error **err)
+{
+	_cleanup_free_ struct rule_ref *rules = NULL;
+	size_t n = 0;
+	int r = list_rules(table, &rules, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (rules[i].comment[0])
+			return 0; /* another network (or its containers' ports) still here */
+	char cmd[64];
+	_cleanup_free_ char *out = NULL;
+	_cleanup_error_ struct vsl_error *e = NULL;
+	snprintf(cmd, sizeof(cmd), "list table %s", table);
+	if (n == 0 && nft_run(cmd, false, &out, &e) < 0)
+		return 0;
+	snprintf(cmd, sizeof(cmd), "delete table %s", table);
+	return nft_run(cmd, false, NULL, err);
+}
+
+/* Deletes the rules whose comment is one of owners, in one batch; then, when
+ * asked, the table if no rule is left in it. */
+static int delete_owned(const char *table, const char *const *owners, bool drop_empty, struct vsl_error **err)
 {
 	_cleanup_free_ struct rule_ref *rules = NULL;
 	size_t n = 0;
@@ -168,13 +198,20 @@ static int delete_rules(const char *table, const char *owner, struct vsl_error *
 		return vsl_error_errno(err, ENOMEM, "delete rules");
 	size_t count = 0;
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(rules[i].comment, owner) == 0) {
+		if (owned(owners, rules[i].comment)) {
 			fprintf(f, "delete rule %s %s handle %lld\n", table, rules[i].chain, rules[i].handle);
 			count++;
 		}
 	if (fclose(f) != 0)
 		return vsl_error_errno(err, ENOMEM, "delete rules");
-	return count ? nft_run(cmds, false, NULL, err) : 0;
+	if (count && (r = nft_run(cmds, false, NULL, err)) < 0)
+		return r;
+	return drop_empty ? drop_table_if_empty(table, err) : 0;
+}
+
+static int delete_rules(const char *table, const char *owner, struct vsl_error **err)
+{
+	return delete_owned(table, (const char *const[]){owner, NULL}, false, err);
 }
 
 static int delete_rules_owner_net(const char *id, struct vsl_error **err)
@@ -252,27 +289,6 @@ int nat_network_add(const struct nat_network *n, struct vsl_error **err)
 	return n->subnet6 && *n->subnet6 ? network_add6(n, err) : 0;
 }
 
-/* Deletes the table when no owner has rules in it any more. */
-static int drop_table_if_empty(const char *table, struct vsl_error **err)
-{
-	_cleanup_free_ struct rule_ref *rules = NULL;
-	size_t n = 0;
-	int r = list_rules(table, &rules, &n, err);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < n; i++)
-		if (rules[i].comment[0])
-			return 0; /* another network (or its containers' ports) still here */
-	char cmd[64];
-	_cleanup_free_ char *out = NULL;
-	_cleanup_error_ struct vsl_error *e = NULL;
-	snprintf(cmd, sizeof(cmd), "list table %s", table);
-	if (n == 0 && nft_run(cmd, false, &out, &e) < 0)
-		return 0;
-	snprintf(cmd, sizeof(cmd), "delete table %s", table);
-	return nft_run(cmd, false, NULL, err);
-}
-
 int nat_network_remove(const char *network_id, struct vsl_error **err)
 {
 	int r = delete_rules_owner_net(network_id, err);
@@ -282,43 +298,10 @@ int nat_network_remove(const char *network_id, struct vsl_error **err)
 }
 
 /* Whether owner is one of owners (NULL-terminated). */
-static bool owned(const char *const *owners, const char *owner)
-{
-	for (; owners && owner[0] && *owners; owners++)
-		if (strcmp(*owners, owner) == 0)
-			return true;
-	return false;
-}
-
-static int delete_owned(const char *table, const char *const *owners, struct vsl_error **err)
-{
-	_cleanup_free_ struct rule_ref *rules = NULL;
-	size_t n = 0;
-	int r = list_rules(table, &rules, &n, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *cmds = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&cmds, &size);
-	if (f == NULL)
-		return vsl_error_errno(err, ENOMEM, "delete rules");
-	size_t count = 0;
-	for (size_t i = 0; i < n; i++)
-		if (owned(owners, rules[i].comment)) {
-			fprintf(f, "delete rule %s %s handle %lld\n", table, rules[i].chain, rules[i].handle);
-			count++;
-		}
-	if (fclose(f) != 0)
-		return vsl_error_errno(err, ENOMEM, "delete rules");
-	if (count && (r = nft_run(cmds, false, NULL, err)) < 0)
-		return r;
-	return drop_table_if_empty(table, err);
-}
-
 int nat_remove_owners(const char *const *owners, struct vsl_error **err)
 {
-	int r = delete_owned(TABLE, owners, err);
-	return r < 0 ? r : delete_owned(TABLE6, owners, err);
+	int r = delete_owned(TABLE, owners, true, err);
+	return r < 0 ? r : delete_owned(TABLE6, owners, true, err);
 }
 
 int nat_ports_add(const char *container_id, const struct nat_port *ports, size_t n, struct vsl_error **err)

@@ -102,15 +102,22 @@ def default_bridge(v):
     return json.loads(v.ok("network", "inspect", "bridge").stdout)[0]["Options"]["com.docker.network.bridge.name"]
 
 
-@pytest.fixture
-def v(busybox_archive):  # noqa: F811
-    base = tempfile.mkdtemp(prefix="vessel-net-")
+def bridged_root(prefix):
+    """A Vessel with fresh roots whose default bridge takes a /24 no host route uses."""
+    base = tempfile.mkdtemp(prefix=prefix)
     bip_net, = free_subnets(1)
     config = os.path.join(base, "config.json")
     with open(config, "w") as f:
         json.dump({"bip": "%s/24" % next(bip_net.hosts())}, f)
     v = Vessel(base, env={"VESSEL_CONFIG": config})
     v.bip_net = bip_net
+    return v
+
+
+@pytest.fixture
+def v(busybox_archive):  # noqa: F811
+    v = bridged_root("vessel-net-")
+    base = v.base
     v.cids = []
     # Bridges and ids of this test's networks (recorded as they appear, the default
     # bridge's from the start): after the reset nothing of them may be left.

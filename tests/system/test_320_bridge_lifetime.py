@@ -17,7 +17,7 @@ import tempfile
 
 from busybox_image import IMAGE, busybox_archive  # noqa: F401
 from helpers import mounts_under
-from test_300_network import (default_bridge, free_subnets, links, network, note_bridges, our_links,  # noqa: F401
+from test_300_network import (bridged_root, default_bridge, links, network, our_links,  # noqa: F401
                               our_rules, our_veths, ruleset, run_d, v)
 from vessel import Vessel
 
@@ -98,14 +98,7 @@ def in_cgroups(cid):
 
 
 def other_root():
-    base = tempfile.mkdtemp(prefix="vessel-net-other-")
-    net, = free_subnets(1)
-    config = os.path.join(base, "config.json")
-    with open(config, "w") as f:
-        json.dump({"bip": "%s/24" % next(net.hosts())}, f)
-    w = Vessel(base, env={"VESSEL_CONFIG": config})
-    w.bip_net = net
-    return w
+    return bridged_root("vessel-net-other-")
 
 
 def test_system_reset_leaves_an_empty_root_and_other_roots_alone(v, busybox_archive):  # noqa: F811
