@@ -11,8 +11,8 @@ vessel=$build/vessel
 tmp=$(mktemp -d /tmp/vessel-demo.XXXXXX)
 v() { "$vessel" --root "$tmp/root" --runroot "$tmp/run" "$@"; }
 cleanup() {
-	ids=$(v ps -aq 2>/dev/null || true)
-	[ -z "$ids" ] || v rm -f $ids >/dev/null 2>&1 || true
+	# Everything of the throw-away root, its default bridge and rules too.
+	[ ! -d "$tmp/root" ] || v system reset -f >/dev/null 2>&1 || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
