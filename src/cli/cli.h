@@ -88,8 +88,14 @@ int cli_dispatch(const struct cli_command *table, struct cli_global *global, con
 int cli_parse_flags(const struct cli_flag *flags, bool stop_at_arg, const char *what, int argc, char **argv,
                     void *opts, int *ret_optind);
 void cli_flags_free(const struct cli_flag *flags, void *opts);
-/* `stop -t N`, `restart -t N`: seconds, negative for no limit. */
-int cli_parse_time_flag(const char *value, int *ret, struct vsl_error **err);
+/* The flags of `stop` and `restart`: -t seconds (negative: no limit), -s signal. */
+struct cli_stop_args {
+	const char *time;
+	const char *signal;
+};
+extern const struct cli_flag cli_stop_flags[];
+/* What they ask for: *ret_timeout -1 and *ret_sig 0 for the container's own. */
+int cli_stop_parse(const struct cli_stop_args *a, int *ret_timeout, int *ret_sig, struct vsl_error **err);
 /* Runs fn on each argument in turn and prints the argument when fn succeeds,
  * as Docker's stop, rm, pause, ... do; an error is printed when it comes and
  * the others still run. Returns the exit code: 1 when any failed, else 0. */

@@ -25,6 +25,7 @@
 #include "image/reference.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/signal-name.h"
 #include "util/strv.h"
 
 #define _cleanup_json_ _cleanup_(json_decrefp)
@@ -154,47 +155,22 @@ static int cmd_start(struct cli_ctx *ctx, void *opts, int argc, char **argv, str
 	return cli_each(ctx, argc, argv, do_start, NULL);
 }
 
-struct stop_args {
-	const char *time;
-	const char *signal;
+struct stop_request {
+	int timeout, sig;
 };
 
 static int do_stop(struct engine *e, const char *name, const void *arg, struct vsl_error **err)
 {
-	return containers_stop(e, name, *(const int *)arg, err);
+	const struct stop_request *q = arg;
+	return containers_stop(e, name, q->timeout, q->sig, err);
 }
 
 static int cmd_stop(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
 {
-	struct stop_args *a = opts;
-	int timeout = -1;
-	if (a->time && cli_parse_time_flag(a->time, &timeout, err) < 0)
+	struct stop_request q;
+	if (cli_stop_parse(opts, &q.timeout, &q.sig, err) < 0)
 		return -EINVAL;
-	return cli_each(ctx, argc, argv, do_stop, &timeout);
-}
-
-static int parse_signal(const char *s, int *ret)
-{
-	if (s == NULL) {
-		*ret = SIGKILL;
-		return 0;
-	}
-	if (strncasecmp(s, "SIG", 3) == 0)
-		s += 3;
-	char *end;
-	long n = strtol(s, &end, 10);
-	if (*end == '\0' && end != s && n > 0 && n < NSIG) {
-		*ret = (int)n;
-		return 0;
-	}
-	for (int i = 1; i < NSIG; i++) {
-		const char *abbrev = sigabbrev_np(i);
-		if (abbrev && strcasecmp(abbrev, s) == 0) {
-			*ret = i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	return cli_each(ctx, argc, argv, do_stop, &q);
 }
 
 static int do_kill(struct engine *e, const char *name, const void *arg, struct vsl_error **err)
@@ -209,8 +185,8 @@ struct kill_args {
 static int cmd_kill(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
 {
 	struct kill_args *a = opts;
-	int sig;
-	if (parse_signal(a->signal, &sig) < 0)
+	int sig = a->signal ? signal_parse(a->signal) : SIGKILL;
+	if (sig < 0)
 		return vsl_error_set(err, "invalid signal: %s", a->signal);
 	return cli_each(ctx, argc, argv, do_kill, &sig);
 }
@@ -638,11 +614,6 @@ static const struct cli_flag start_flags[] = {
     CLI_BOOL("interactive", 'i', struct start_args, interactive, "Attach container's STDIN"),
     CLI_END,
 };
-static const struct cli_flag stop_flags[] = {
-    CLI_STRING("time", 't', struct stop_args, time, "Seconds to wait before killing the container"),
-    CLI_STRING("signal", 's', struct stop_args, signal, "Signal to send to the container"),
-    CLI_END,
-};
 static const struct cli_flag kill_flags[] = {
     CLI_STRING("signal", 's', struct kill_args, signal, "Signal to send to the container"),
     CLI_END,
@@ -712,7 +683,7 @@ static const struct cli_flag inspect_flags[] = {
 	     .help = "Create a new container"},                                                              \
 	    LIST_COMMAND_F("start", cmd_start, CLI_ENTERS_CONTAINER, start_flags, struct start_args, 1,      \
 	                   "[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers"),    \
-	    LIST_COMMAND("stop", cmd_stop, stop_flags, struct stop_args, 1,                                  \
+	    LIST_COMMAND("stop", cmd_stop, cli_stop_flags, struct cli_stop_args, 1,                          \
 	                 "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers"),       \
 	    LIST_COMMAND("kill", cmd_kill, kill_flags, struct kill_args, 1,                                  \
 	                 "[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers"),       \

@@ -386,23 +386,22 @@ static int cmd_unpause(struct cli_ctx *ctx, void *opts, int argc, char **argv, s
 	return cli_each(ctx, argc, argv, do_unpause, NULL);
 }
 
-struct restart_args {
-	const char *time;
-	const char *signal;
+struct restart_request {
+	int timeout, sig;
 };
 
 static int do_restart(struct engine *e, const char *name, const void *arg, struct vsl_error **err)
 {
-	return containers_restart(e, name, *(const int *)arg, err);
+	const struct restart_request *q = arg;
+	return containers_restart(e, name, q->timeout, q->sig, err);
 }
 
 static int cmd_restart(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
 {
-	struct restart_args *a = opts;
-	int timeout = -1;
-	if (a->time && cli_parse_time_flag(a->time, &timeout, err) < 0)
+	struct restart_request q;
+	if (cli_stop_parse(opts, &q.timeout, &q.sig, err) < 0)
 		return -EINVAL;
-	return cli_each(ctx, argc, argv, do_restart, &timeout);
+	return cli_each(ctx, argc, argv, do_restart, &q);
 }
 
 static int cmd_rename(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
@@ -518,11 +517,6 @@ static const struct cli_flag stats_flags[] = {
     CLI_BOOL("no-trunc", 0, struct stats_args, no_trunc, "Do not truncate output"),
     CLI_END,
 };
-static const struct cli_flag restart_flags[] = {
-    CLI_STRING("signal", 's', struct restart_args, signal, "Signal to send to the container"),
-    CLI_STRING("time", 't', struct restart_args, time, "Seconds to wait before killing the container"),
-    CLI_END,
-};
 static const struct cli_flag prune_flags[] = {
     CLI_LIST("filter", 0, struct prune_args, filters, "Provide filter values (e.g. \"until=<timestamp>\")"),
     CLI_BOOL("force", 'f', struct prune_args, force, "Do not prompt for confirmation"),
@@ -580,8 +574,8 @@ struct no_opts {
 	     .flags = CLI_NEEDS_ENGINE | CLI_ENTERS_CONTAINER,                                               \
 	     .min_args = 1,                                                                                  \
 	     .max_args = CLI_ARGS_ANY,                                                                       \
-	     .options = restart_flags,                                                                       \
-	     .opts_size = sizeof(struct restart_args),                                                       \
+	     .options = cli_stop_flags,                                                                      \
+	     .opts_size = sizeof(struct cli_stop_args),                                                      \
 	     .usage = "[OPTIONS] CONTAINER [CONTAINER...]",                                                  \
 	     .help = "Restart one or more containers"},                                                      \
 	{                                                                                                    \

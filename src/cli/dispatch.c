@@ -13,6 +13,7 @@
 #include "runtime/cloned-binary.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/signal-name.h"
 #include "util/strv.h"
 
 #define EXIT_ENGINE 125
@@ -138,15 +139,27 @@ int cli_parse_flags(const struct cli_flag *flags, bool stop_at_arg, const char *
 	return -1;
 }
 
-int cli_parse_time_flag(const char *value, int *ret, struct vsl_error **err)
+const struct cli_flag cli_stop_flags[] = {
+    CLI_STRING("signal", 's', struct cli_stop_args, signal, "Signal to send to the container"),
+    CLI_STRING("time", 't', struct cli_stop_args, time, "Seconds to wait before killing the container"),
+    CLI_END,
+};
+
+int cli_stop_parse(const struct cli_stop_args *a, int *ret_timeout, int *ret_sig, struct vsl_error **err)
 {
-	char *end;
-	errno = 0;
-	long t = strtol(value, &end, 10);
-	if (*end || end == value || errno || t < INT_MIN || t > INT_MAX)
-		return vsl_error_set_code(err, EINVAL, "invalid argument \"%s\" for \"-t, --time\" flag",
-		                          value);
-	*ret = (int)t;
+	*ret_timeout = -1;
+	*ret_sig = 0;
+	if (a->time) {
+		char *end;
+		errno = 0;
+		long t = strtol(a->time, &end, 10);
+		if (*end || end == a->time || errno || t < INT_MIN || t > INT_MAX)
+			return vsl_error_set_code(err, EINVAL,
+			                          "invalid argument \"%s\" for \"-t, --time\" flag", a->time);
+		*ret_timeout = (int)t;
+	}
+	if (a->signal && (*ret_sig = signal_parse(a->signal)) < 0)
+		return vsl_error_set_code(err, EINVAL, "invalid signal: %s", a->signal);
 	return 0;
 }
 

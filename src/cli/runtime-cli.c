@@ -22,6 +22,7 @@
 #include "runtime/spec.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/signal-name.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -246,22 +247,6 @@ static int cmd_state(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-static int parse_signal(const char *s)
-{
-	char *end;
-	long n = strtol(s, &end, 10);
-	if (*s && *end == '\0')
-		return n > 0 && n < NSIG ? (int)n : -1;
-	if (strncasecmp(s, "SIG", 3) == 0)
-		s += 3;
-	for (int i = 1; i < NSIG; i++) {
-		const char *name = sigabbrev_np(i);
-		if (name && strcasecmp(name, s) == 0)
-			return i;
-	}
-	return -1;
-}
-
 static int cmd_kill(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, HELP_OPTION, {0}};
@@ -281,7 +266,7 @@ static int cmd_kill(struct cli *cli, int argc, char **argv)
 	if (n < 1 || n > 2)
 		return usage_error(cli, "kill", "requires 1 or 2 arguments, got %d", n);
 	int sig = SIGTERM;
-	if (n == 2 && (sig = parse_signal(argv[optind + 1])) < 0)
+	if (n == 2 && (sig = signal_parse(argv[optind + 1])) < 0)
 		return usage_error(cli, "kill", "unknown signal '%s'", argv[optind + 1]);
 	struct vsl_error *err = NULL;
 	if (rt_kill(&cli->ctx, argv[optind], sig, all, &err) < 0)

@@ -429,11 +429,11 @@ int containers_unpause(struct engine *e, const char *name_or_id, struct vsl_erro
 	return container_store_update(e->db, rec, err);
 }
 
-int containers_restart(struct engine *e, const char *name_or_id, int timeout, struct vsl_error **err)
+int containers_restart(struct engine *e, const char *name_or_id, int timeout, int sig, struct vsl_error **err)
 {
 	_cleanup_free_ char *id = NULL;
 	int r = containers_resolve(e, name_or_id, &id, err);
-	if (r < 0 || (r = containers_stop(e, id, timeout, err)) < 0)
+	if (r < 0 || (r = containers_stop(e, id, timeout, sig, err)) < 0)
 		return r;
 	_cleanup_error_ struct vsl_error *start_err = NULL;
 	if ((r = containers_start(e, id, &start_err)) >= 0)

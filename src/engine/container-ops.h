@@ -59,8 +59,9 @@ int containers_stats(struct engine *e, const char *id, struct stats_sample *ret,
 
 int containers_pause(struct engine *e, const char *name_or_id, struct vsl_error **err);
 int containers_unpause(struct engine *e, const char *name_or_id, struct vsl_error **err);
-/* Stops (timeout as containers_stop: <0 the container's own) and starts it detached. */
-int containers_restart(struct engine *e, const char *name_or_id, int timeout, struct vsl_error **err);
+/* Stops (timeout and sig as containers_stop) and starts it detached. */
+int containers_restart(struct engine *e, const char *name_or_id, int timeout, int sig,
+                       struct vsl_error **err);
 /* Docker's rules for the new name; a taken name is -EEXIST with Docker's message. */
 int containers_rename(struct engine *e, const char *name_or_id, const char *new_name, struct vsl_error **err);
 

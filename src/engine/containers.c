@@ -53,6 +53,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/random.h"
+#include "util/signal-name.h"
 #include "util/strv.h"
 
 #define CONTAINER_LOG        "container.log"
@@ -1118,25 +1119,7 @@ static bool wait_stopped(struct engine *e, const char *id, int64_t deadline)
 	}
 }
 
-static int signal_number(const char *name)
-{
-	if (name == NULL || *name == '\0')
-		return SIGTERM;
-	if (strncmp(name, "SIG", 3) == 0)
-		name += 3;
-	char *end;
-	long n = strtol(name, &end, 10);
-	if (*end == '\0' && n > 0 && n < NSIG)
-		return (int)n;
-	for (int s = 1; s < NSIG; s++) {
-		const char *abbrev = sigabbrev_np(s);
-		if (abbrev && strcasecmp(abbrev, name) == 0)
-			return s;
-	}
-	return SIGTERM;
-}
-
-int containers_stop(struct engine *e, const char *id, int timeout, struct vsl_error **err)
+int containers_stop(struct engine *e, const char *id, int timeout, int sig, struct vsl_error **err)
 {
 	_cleanup_container_record_ struct container_record *rec = NULL;
 	int r = containers_get(e, id, &rec, err);
@@ -1147,6 +1130,15 @@ int containers_stop(struct engine *e, const char *id, int timeout, struct vsl_er
 	_cleanup_container_create_ struct container_create *c = NULL;
 	if ((r = load_create(rec, &c, err)) < 0)
 		return r;
+	if (sig == 0) {
+		_cleanup_image_config_ struct image_config *image = NULL;
+		const char *name = oci_spec_stop_signal(
+		    c, images_get_config(e->images, rec->image_id, &image, NULL) >= 0 ? image : NULL);
+		sig = name ? signal_parse(name) : SIGTERM;
+		if (sig < 0)
+			return vsl_error_set_code(err, EINVAL, "container %.12s: invalid stop signal: %s",
+			                          rec->id, name);
+	}
 	if (timeout < 0)
 		timeout = c->has_stop_timeout ? c->stop_timeout : DEFAULT_STOP_TIMEOUT;
 	/* Marked stopped by the user first: the restart policy must not bring it back. */
@@ -1156,7 +1148,7 @@ int containers_stop(struct engine *e, const char *id, int timeout, struct vsl_er
 	struct rt_context ctx = runtime_ctx(e);
 	if (rec->state == CONTAINER_PAUSED)
 		rt_resume(&ctx, rec->id, NULL);
-	rt_kill(&ctx, rec->id, signal_number(c->stop_signal), false, NULL);
+	rt_kill(&ctx, rec->id, sig, false, NULL);
 	if (!wait_stopped(e, rec->id, now_ns() + (int64_t)timeout * 1000000000)) {
 		if ((r = rt_kill(&ctx, rec->id, SIGKILL, true, err)) < 0 && !stopped(e, rec->id))
 			return r;

@@ -44,9 +44,9 @@ int containers_get(struct engine *e, const char *id, struct container_record **r
 int containers_list(struct engine *e, struct container_record ***ret, size_t *ret_n, struct vsl_error **err);
 
 int containers_kill(struct engine *e, const char *id, int sig, struct vsl_error **err);
-/* The stop signal (the container's, else SIGTERM), then SIGKILL after timeout seconds (<0: the container's).
- */
-int containers_stop(struct engine *e, const char *id, int timeout, struct vsl_error **err);
+/* sig (0: the container's stop signal, else the image's, else SIGTERM), then
+ * SIGKILL after timeout seconds (<0: the container's). */
+int containers_stop(struct engine *e, const char *id, int timeout, int sig, struct vsl_error **err);
 /* Waits for the container to stop; *ret_status its exit code. */
 int containers_wait(struct engine *e, const char *id, int *ret_status, struct vsl_error **err);
 /* force: a running container is killed first. */

@@ -1128,10 +1128,8 @@ static int build_annotations(const struct oci_spec_input *in, json_t *spec, stru
 	for (size_t i = 0; i < c->host.n_annotations; i++)
 		if (jset(a, c->host.annotations[i].key, json_string(c->host.annotations[i].value)) < 0)
 			return vsl_error_errno(err, ENOMEM, OOM);
-	const char *stop = c->stop_signal && c->stop_signal[0] ? c->stop_signal
-	                   : in->image                         ? in->image->config.stop_signal
-	                                                       : NULL;
-	if ((stop && stop[0] && jset(a, "org.opencontainers.image.stopSignal", json_string(stop)) < 0) ||
+	const char *stop = oci_spec_stop_signal(c, in->image);
+	if ((stop && jset(a, "org.opencontainers.image.stopSignal", json_string(stop)) < 0) ||
 	    (in->id && jset(a, "io.vessel.id", json_string(in->id)) < 0) ||
 	    (in->name && jset(a, "io.vessel.name", json_string(in->name)) < 0))
 		return vsl_error_errno(err, ENOMEM, OOM);
@@ -1212,4 +1210,13 @@ int oci_spec_build(const struct oci_spec_input *in, char **ret_json, struct vsl_
 		return vsl_error_errno(err, ENOMEM, OOM);
 	*ret_json = text;
 	return 0;
+}
+
+const char *oci_spec_stop_signal(const struct container_create *c, const struct image_config *image)
+{
+	if (c->stop_signal && *c->stop_signal)
+		return c->stop_signal;
+	if (image && image->config.stop_signal && *image->config.stop_signal)
+		return image->config.stop_signal;
+	return NULL;
 }

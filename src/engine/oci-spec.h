@@ -69,3 +69,7 @@ struct oci_spec_volume {
 
 /* *ret_json: malloc'd config.json text that oci_config_parse() accepts. */
 int oci_spec_build(const struct oci_spec_input *in, char **ret_json, struct vsl_error **err);
+
+/* The signal that stops the container: --stop-signal, else the image's
+ * StopSignal, else NULL (SIGTERM). image may be NULL. */
+const char *oci_spec_stop_signal(const struct container_create *c, const struct image_config *image);

@@ -325,3 +325,32 @@ def test_prune_until(v):
     r = v.ok("container", "prune", "-f", "--filter", "until=1h")
     assert r.stdout == "Total reclaimed space: 0B\n"
     assert v.ok("ps", "-aq").stdout.strip() != ""
+
+
+def test_stop_sends_the_images_stop_signal_or_the_one_asked(v):
+    trap = "trap 'exit %d' %s; while true; do sleep 0.1; done"
+    # The image's StopSignal (made with commit --change) is what stop sends.
+    v.ok("create", "--name", "base", "--network", "none", IMAGE, "true")
+    v.ok("commit", "--change", "STOPSIGNAL SIGUSR1", "base", "usr1:img")
+    v.ok("run", "-d", "--name", "by-image", "--network", "none", "usr1:img", "sh", "-c",
+         trap % (7, "USR1"))
+    wait_for(lambda: "while" in v.ok("top", "by-image").stdout, what="the trap")
+    v.ok("stop", "-t", "30", "by-image")
+    assert inspect(v, "by-image")["State"]["ExitCode"] == 7
+    # -s overrides it, for stop and for restart (the trap leaves a mark in the
+    # container's own layer, which a restart keeps).
+    run_d(v, "by-flag", "--network", "none",
+          cmd=["sh", "-c", "trap 'echo got >> /marks; exit 9' USR2; while true; do sleep 0.1; done"])
+    wait_for(lambda: "while" in v.ok("top", "by-flag").stdout, what="the trap")
+    v.ok("stop", "-s", "SIGUSR2", "-t", "30", "by-flag")
+    assert inspect(v, "by-flag")["State"]["ExitCode"] == 9
+    v.ok("start", "by-flag")
+    wait_for(lambda: "while" in v.ok("top", "by-flag").stdout, what="the trap")
+    v.ok("restart", "-s", "usr2", "-t", "30", "by-flag")
+    assert inspect(v, "by-flag")["State"]["Running"] is True
+    assert v.ok("exec", "by-flag", "cat", "/marks").stdout == "got\ngot\n"
+    for cmd in ("stop", "restart"):
+        r = v.fails(cmd, "-s", "NOPE", "by-flag")
+        assert "invalid signal: NOPE" in r.stderr
+    v.ok("rm", "-f", "base", "by-image", "by-flag")
+    v.ok("rmi", "usr1:img")
