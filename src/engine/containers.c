@@ -365,11 +365,9 @@ static void on_detach(void *userdata, int master, pid_t pid)
 	_exit(125);
 }
 
-/* A foreground terminal that can detach: a child does the run, this process
- * waits for it and exits with its status, or with 0 when it detached (the
- * child then is the container's monitor, which only the container's parent
- * can be). Returns in the child only, with *ret_fd to report a detach on. */
-static int run_detachable(int *ret_fd, struct vsl_error **err)
+/* fork() with a pipe from the child to us: the child's pid, 0 in the child;
+ * *ret_fd is the pipe's write end in the child, its read end in the parent. */
+static pid_t fork_with_pipe(int *ret_fd, struct vsl_error **err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -382,19 +380,32 @@ static int run_detachable(int *ret_fd, struct vsl_error **err)
 		close(p[1]);
 		return vsl_error_errno(err, errno, "fork");
 	}
+	close(p[child == 0 ? 0 : 1]);
+	*ret_fd = p[child == 0 ? 1 : 0];
+	return child;
+}
+
+/* A foreground terminal that can detach: a child does the run, this process
+ * waits for it and exits with its status, or with 0 when it detached (the
+ * child then is the container's monitor, which only the container's parent
+ * can be). Returns in the child only, with *ret_fd to report a detach on. */
+static int run_detachable(int *ret_fd, struct vsl_error **err)
+{
+	int fd;
+	pid_t child = fork_with_pipe(&fd, err);
+	if (child < 0)
+		return (int)child;
 	if (child == 0) {
-		close(p[0]);
-		*ret_fd = p[1];
+		*ret_fd = fd;
 		return 0;
 	}
-	close(p[1]);
 	/* Signals from the terminal go to the child, which forwards them. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	char byte;
 	ssize_t n;
-	while ((n = read(p[0], &byte, 1)) < 0 && errno == EINTR)
+	while ((n = read(fd, &byte, 1)) < 0 && errno == EINTR)
 		;
 	if (n == 1)
 		_exit(0);
@@ -825,33 +836,22 @@ static int start_detached(struct engine *e, struct container_record *rec, const 
 	_cleanup_free_ char *bundle = NULL;
 	if ((r = prepare_bundle(e, rec, c, &bundle, err)) < 0)
 		return r;
-	int report[2];
-	if (pipe2(report, O_CLOEXEC) < 0)
-		return vsl_error_errno(err, errno, "pipe");
-	fflush(stdout);
-	fflush(stderr);
-	pid_t child = fork();
-	if (child < 0) {
-		close(report[0]);
-		close(report[1]);
-		return vsl_error_errno(err, errno, "fork");
-	}
-	if (child == 0) {
-		close(report[0]);
-		/* The child exits through exec or _exit: the database is the parent's. */
-		child_start(e, rec, c, bundle, report[1]);
-	}
-	close(report[1]);
+	int report;
+	pid_t child = fork_with_pipe(&report, err);
+	if (child < 0)
+		return (int)child;
+	if (child == 0) /* it exits through exec or _exit: the database is the parent's */
+		child_start(e, rec, c, bundle, report);
 	char buf[4096];
 	size_t len = 0;
 	for (;;) {
-		ssize_t k = read(report[0], buf + len, sizeof(buf) - 1 - len);
+		ssize_t k = read(report, buf + len, sizeof(buf) - 1 - len);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0 || (len += (size_t)k) >= sizeof(buf) - 1)
 			break;
 	}
-	close(report[0]);
+	close(report);
 	buf[len] = '\0';
 	/* The child is the monitor now, or gone: reap it only in the latter case. */
 	waitpid(child, NULL, WNOHANG);
