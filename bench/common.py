@@ -10,7 +10,6 @@ their private roots are removed again if they did not exist before.
 
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -21,7 +20,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "system"))
 
-import helpers  # noqa: E402  (tests/system: mounts and cgroups helpers)
+import helpers  # noqa: E402,F401  (tests/system: mounts, cgroups, host paths; the benches' too)
+from helpers import HostPaths, remove_tree  # noqa: E402,F401
 
 DOCKER = "/usr/bin/docker"  # Debian's docker.io client
 DOCKERD = "/usr/sbin/dockerd"
@@ -131,36 +131,6 @@ class Cleanup:
             except Exception as e:  # noqa: BLE001 - every step must get its turn
                 print("bench: cleanup step %s failed: %s" % (getattr(fn, "__name__", fn), e),
                       file=sys.stderr)
-
-
-def remove_tree(path):
-    helpers.unmount_all_under(path)
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, ignore_errors=True)
-    elif os.path.lexists(path):
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-
-
-class HostPaths:
-    """Global paths the peers create despite their private roots: whatever did
-    not exist before is removed afterwards (and new entries of `dirs_to_diff`)."""
-
-    def __init__(self, paths, dirs_to_diff=()):
-        self.existed = {p: os.path.lexists(p) for p in paths}
-        self.listings = {d: set(os.listdir(d)) if os.path.isdir(d) else None
-                         for d in dirs_to_diff}
-
-    def restore(self):
-        for d, before in self.listings.items():
-            if before is not None and os.path.isdir(d):
-                for name in set(os.listdir(d)) - before:
-                    remove_tree(os.path.join(d, name))
-        for p in sorted(self.existed, key=lambda p: p.count("/"), reverse=True):
-            if not self.existed[p] and os.path.lexists(p):
-                remove_tree(p)
 
 
 def procs_mentioning(text):

@@ -432,6 +432,41 @@ def unmount_all_under(path):
                            stderr=subprocess.DEVNULL)
 
 
+def remove_tree(path):
+    """Removes path (a tree, a file or a link), its mounts unmounted first: a
+    bind mount left behind must not let the removal reach the host."""
+    unmount_all_under(path)
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+class HostPaths:
+    """Global paths that daemons (docker, containerd, podman) create despite
+    their private roots (/run/containerd/s, /run/docker/plugins, ...): whatever
+    did not exist before is removed afterwards, and so are new entries of
+    `dirs_to_diff`."""
+
+    def __init__(self, paths, dirs_to_diff=()):
+        self.existed = {p: os.path.lexists(p) for p in paths}
+        self.listings = {d: set(os.listdir(d)) if os.path.isdir(d) else None
+                         for d in dirs_to_diff}
+
+    def restore(self):
+        for d, before in self.listings.items():
+            if before is not None and os.path.isdir(d):
+                for name in set(os.listdir(d)) - before:
+                    remove_tree(os.path.join(d, name))
+        # Deepest first, so a parent that existed keeps only its old entries.
+        for p in sorted(self.existed, key=lambda p: p.count("/"), reverse=True):
+            if not self.existed[p] and os.path.lexists(p):
+                remove_tree(p)
+
+
 class Workdir:
     """A temporary directory for one test, removed with everything mounted in it."""
 

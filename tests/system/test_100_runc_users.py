@@ -5,7 +5,6 @@ stopped and everything it made is removed afterwards, even on failure."""
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import tarfile
@@ -19,38 +18,6 @@ DOCKER = "/usr/bin/docker"  # Debian's docker.io client, not /usr/local/bin/dock
 DOCKERD = "/usr/sbin/dockerd"
 CONTAINERD = "/usr/bin/containerd"
 CTR = "/usr/bin/ctr"
-
-
-class HostPaths:
-    """Global paths the daemons create despite their private roots (the shim
-    socket dir /run/containerd/s, /run/docker/plugins, /etc/docker/key.json...):
-    whatever did not exist before is removed afterwards."""
-
-    def __init__(self, paths, dirs_to_diff=()):
-        self.existed = {p: os.path.lexists(p) for p in paths}
-        self.listings = {d: set(os.listdir(d)) if os.path.isdir(d) else None
-                         for d in dirs_to_diff}
-
-    def restore(self):
-        for d, before in self.listings.items():
-            if before is not None and os.path.isdir(d):
-                for name in set(os.listdir(d)) - before:
-                    remove(os.path.join(d, name))
-        # Deepest first, so a parent that existed keeps only its old entries.
-        for p in sorted(self.existed, key=lambda p: p.count("/"), reverse=True):
-            if not self.existed[p] and os.path.lexists(p):
-                remove(p)
-
-
-def remove(path):
-    helpers.unmount_all_under(path)
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
 
 
 def procs_mentioning(text):
@@ -128,7 +95,7 @@ def dockerd(work):
         assert os.access(tool, os.X_OK), "%s missing: make check installs docker.io" % tool
     tag = work.path
     cgroup_parent = "vt-docker-%d" % os.getpid()
-    guard = HostPaths(["/run/docker", "/run/docker/plugins", "/etc/docker",
+    guard = helpers.HostPaths(["/run/docker", "/run/docker/plugins", "/etc/docker",
                        "/etc/docker/key.json", "/run/containerd", "/run/containerd/s",
                        "/run/containerd/fifo", "/run/containerd/runc"],
                       dirs_to_diff=["/run/containerd/s", "/run/containerd/fifo"])
@@ -210,7 +177,7 @@ def containerd(work):
     for tool in (CONTAINERD, CTR):
         assert os.access(tool, os.X_OK), "%s missing: make check installs containerd" % tool
     ns = "vt%d" % os.getpid()
-    guard = HostPaths(["/run/containerd", "/run/containerd/s", "/run/containerd/fifo",
+    guard = helpers.HostPaths(["/run/containerd", "/run/containerd/s", "/run/containerd/fifo",
                        "/run/containerd/runc", "/run/containerd/runc/" + ns],
                       dirs_to_diff=["/run/containerd/s", "/run/containerd/fifo"])
     sock = work.join("containerd.sock")
