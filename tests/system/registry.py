@@ -74,6 +74,12 @@ def sha256(data):
 class Registry:
     """docker-registry on 127.0.0.1:<free port>, storage in a temporary directory."""
 
+    READY_STATUS = 200  # of GET /v2/ once it serves
+
+    def extra_config(self):
+        """More sections of its config.yml (a subclass's)."""
+        return ""
+
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="vessel-registry-")
         self.proc = None
@@ -99,8 +105,9 @@ class Registry:
                     "log:\n  level: warn\n  accesslog:\n    disabled: true\n"
                     "storage:\n  filesystem:\n    rootdirectory: %s\n"
                     "  delete:\n    enabled: true\n"
+                    "%s"
                     "http:\n  addr: %s\n  secret: vessel-test-secret\n"
-                    % (os.path.join(self.dir, "data"), self.domain))
+                    % (os.path.join(self.dir, "data"), self.extra_config(), self.domain))
             with open(self.log_path, "ab") as log:
                 self.proc = subprocess.Popen([REGISTRY_BIN, "serve", config],
                                              stdin=subprocess.DEVNULL, stdout=log, stderr=log)
@@ -116,7 +123,7 @@ class Registry:
                 return False
             try:
                 status, _, _ = self.request("GET", "/v2/")
-                if status == 200:
+                if status == self.READY_STATUS:
                     return True
             except OSError:
                 pass

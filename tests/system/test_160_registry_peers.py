@@ -19,14 +19,13 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 
 import bcrypt
 import pytest
 
 from helpers import unmount_all_under
 from images import build_image, busybox_layer, file, skopeo_push
-from registry import REGISTRY_BIN, Registry, auth_proxy, free_port, registry  # noqa: F401
+from registry import Registry, auth_proxy, free_port, registry  # noqa: F401
 from vessel import Vessel, reset_roots_under
 
 USER, PASSWORD = "alice", "s3cret-pw"
@@ -42,40 +41,10 @@ class HtpasswdRegistry(Registry):
             for user, password in users.items():
                 f.write("%s:%s\n" % (user, bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=5)).decode()))
 
-    def start(self):
-        for _ in range(5):
-            self.port = free_port()
-            config = os.path.join(self.dir, "config.yml")
-            with open(config, "w") as f:
-                f.write(
-                    "version: 0.1\n"
-                    "log:\n  level: warn\n  accesslog:\n    disabled: true\n"
-                    "storage:\n  filesystem:\n    rootdirectory: %s\n"
-                    "auth:\n  htpasswd:\n    realm: vessel-test\n    path: %s\n"
-                    "http:\n  addr: %s\n  secret: vessel-test-secret\n"
-                    % (os.path.join(self.dir, "data"), self.htpasswd, self.domain))
-            with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen([REGISTRY_BIN, "serve", config],
-                                             stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-            if self._wait_up():
-                return self
-            self._stop_proc()
-        raise RuntimeError("docker-registry did not start:\n" + self.log())
+    READY_STATUS = 401  # with auth, an anonymous GET /v2/ is refused once it serves
 
-    def _wait_up(self):
-        # With auth, /v2/ answers 401: that is the registry being ready.
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                status, _, _ = self.request("GET", "/v2/")
-                if status == 401:
-                    return True
-            except OSError:
-                pass
-            time.sleep(0.05)
-        return False
+    def extra_config(self):
+        return "auth:\n  htpasswd:\n    realm: vessel-test\n    path: %s\n" % self.htpasswd
 
 
 @pytest.fixture
