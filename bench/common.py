@@ -381,14 +381,18 @@ class Docker:
     def cmd(self, *args):
         return [DOCKER, "-H", "unix://" + self.sock] + list(args)
 
+    def daemon_config(self):
+        """daemon.json, and the flags on its network (a subclass's bridge)."""
+        return {}, ["--bridge=none", "--iptables=false", "--ip6tables=false"]
+
     def start(self):
         config = os.path.join(self.base, "daemon.json")
+        settings, flags = self.daemon_config()
         with open(config, "w") as f:
-            json.dump({}, f)
+            json.dump(settings, f)
         cmd = [DOCKERD, "--config-file", config, "--data-root", self.data_root,
                "--exec-root", self.exec_root, "--pidfile", os.path.join(self.base, "docker.pid"),
-               "-H", "unix://" + self.sock, "--bridge=none", "--iptables=false",
-               "--ip6tables=false", "--cgroup-parent", "/" + self.cgroup_parent]
+               "-H", "unix://" + self.sock, "--cgroup-parent", "/" + self.cgroup_parent] + flags
         with open(self.log, "w") as logf:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
         deadline = time.monotonic() + 60
@@ -451,3 +455,31 @@ def exe_name(pid):
         return os.path.basename(os.readlink("/proc/%d/exe" % pid))
     except OSError:
         return ""
+
+
+def load(peer, archive):
+    quiet = [] if isinstance(peer, Vessel) else ["-q"]
+    check(peer.cmd("load", *quiet, "-i", archive), env=peer.env, what=peer.name + " load")
+
+
+def start_peers(names, makers, archive, cleanup):
+    """The peers in `names` (comma-separated), each made by makers[name]() (None:
+    left out, the maker said why), started, with the image archive loaded; one
+    that fails is left out with the reason printed."""
+    peers = []
+    for name in names.split(","):
+        if name not in makers:
+            print("bench: unknown peer '%s'" % name, file=sys.stderr)
+            continue
+        try:
+            p = makers[name]()
+            if p is None:
+                continue
+            cleanup.push(p.stop)
+            if isinstance(p, Docker):
+                p.start()
+            load(p, archive)
+            peers.append(p)
+        except (Failed, OSError, subprocess.TimeoutExpired) as e:
+            print("bench: %s left out: %s" % (name, e))
+    return peers

@@ -20,11 +20,10 @@ import argparse
 import os
 import statistics
 import subprocess
-import sys
 import time
 
 from common import (CRUN, Cleanup, Docker, Failed, HostPaths, Podman, Vessel, cgroups_named,
-                    check, helpers, interleaved, memory_of, ms, ratio, table, timed)
+                    check, helpers, interleaved, memory_of, ms, ratio, start_peers, table, timed)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IMAGE = "busybox:latest"
@@ -40,13 +39,6 @@ def make_busybox(work):
     check(["skopeo", "copy", "--quiet", "oci:%s:latest" % img.layout,
            "docker-archive:%s:%s" % (archive, IMAGE)], what="skopeo copy")
     return img.layout, archive
-
-
-def load(peer, archive):
-    if isinstance(peer, Vessel):
-        check(peer.cmd("load", "-i", archive), env=peer.env, what="vessel load")
-    else:
-        check(peer.cmd("load", "-q", "-i", archive), env=peer.env, what=peer.name + " load")
 
 
 def bench_run(peers, bundle, crun_root, n, warmup):
@@ -278,25 +270,11 @@ def main():
               env=dict(os.environ, RUNTIME="/usr/bin/runc"), what="make-bundle")
         crun_root = os.path.join(work, "crun-root")
 
-        peers = []
-        for name in args.peers.split(","):
-            try:
-                if name == "vessel":
-                    p = Vessel(args.build, os.path.join(work, "vessel"))
-                elif name == "podman":
-                    p = Podman(os.path.join(work, "podman"))
-                elif name == "docker":
-                    p = Docker(os.path.join(work, "docker"))
-                else:
-                    print("bench: unknown peer '%s'" % name, file=sys.stderr)
-                    continue
-                cleanup.push(p.stop)
-                if isinstance(p, Docker):
-                    p.start()
-                load(p, archive)
-                peers.append(p)
-            except (Failed, OSError, subprocess.TimeoutExpired) as e:
-                print("bench: %s left out: %s" % (name, e))
+        peers = start_peers(args.peers, {
+            "vessel": lambda: Vessel(args.build, os.path.join(work, "vessel")),
+            "podman": lambda: Podman(os.path.join(work, "podman")),
+            "docker": lambda: Docker(os.path.join(work, "docker")),
+        }, archive, cleanup)
 
         steady = bench_run(peers, bundle, crun_root, args.n, args.warmup)
 

@@ -20,11 +20,11 @@ import json
 import os
 import random
 import subprocess
-import sys
 import time
 
-from common import (Cleanup, Docker, Failed, Podman, Vessel, check, interleaved, ratio, table, timed)
-from containers import IMAGE, load, make_busybox
+from common import (Cleanup, Docker, Failed, Podman, Vessel, check, interleaved, ratio, start_peers, table,
+                    timed)
+from containers import IMAGE, make_busybox
 
 
 def free_subnets(n):
@@ -69,25 +69,9 @@ class DockerBridge(Docker):
         super().__init__(base)
         self.subnet = subnet
 
-    def start(self):
-        config = os.path.join(self.base, "daemon.json")
-        with open(config, "w") as f:
-            json.dump({"bip": "%s/%d" % (next(self.subnet.hosts()), self.subnet.prefixlen),
-                       "iptables": False, "ip6tables": False}, f)
-        cmd = ["/usr/sbin/dockerd", "--config-file", config, "--data-root", self.data_root,
-               "--exec-root", self.exec_root, "--pidfile", os.path.join(self.base, "docker.pid"),
-               "-H", "unix://" + self.sock, "--cgroup-parent", "/" + self.cgroup_parent]
-        with open(self.log, "w") as logf:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
-        deadline = time.monotonic() + 60
-        while True:
-            if os.path.exists(self.sock) and subprocess.run(
-                    self.cmd("version"), env=self.env, capture_output=True).returncode == 0:
-                return self
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                with open(self.log) as f:
-                    raise Failed("dockerd did not come up: %s" % f.read()[-2000:])
-            time.sleep(0.2)
+    def daemon_config(self):
+        return {"bip": "%s/%d" % (next(self.subnet.hosts()), self.subnet.prefixlen),
+                "iptables": False, "ip6tables": False}, []
 
     def run_cmd(self, image, *args):
         return self.cmd("run", "--rm", image, *args)
@@ -191,29 +175,19 @@ def main():
     try:
         _, archive = make_busybox(args.work)
         subnets = free_subnets(2)
-        peers = []
-        vessel = None
-        for name in args.peers.split(","):
-            try:
-                if name == "vessel":
-                    p = vessel = VesselBridge(args.build, os.path.join(args.work, "vessel"), subnets[0])
-                elif name == "podman":
-                    p = PodmanBridge(os.path.join(args.work, "podman"))
-                elif name == "docker":
-                    if os.path.exists("/sys/class/net/docker0"):
-                        print("bench: docker left out: the host has a docker0 already")
-                        continue
-                    p = DockerBridge(os.path.join(args.work, "docker"), subnets[1])
-                else:
-                    print("bench: unknown peer '%s'" % name, file=sys.stderr)
-                    continue
-                cleanup.push(p.stop)
-                if isinstance(p, Docker):
-                    p.start()
-                load(p, archive)
-                peers.append(p)
-            except (Failed, OSError, subprocess.TimeoutExpired) as e:
-                print("bench: %s left out: %s" % (name, e))
+
+        def docker():
+            if os.path.exists("/sys/class/net/docker0"):
+                print("bench: docker left out: the host has a docker0 already")
+                return None
+            return DockerBridge(os.path.join(args.work, "docker"), subnets[1])
+
+        peers = start_peers(args.peers, {
+            "vessel": lambda: VesselBridge(args.build, os.path.join(args.work, "vessel"), subnets[0]),
+            "podman": lambda: PodmanBridge(os.path.join(args.work, "podman")),
+            "docker": docker,
+        }, archive, cleanup)
+        vessel = next((p for p in peers if isinstance(p, VesselBridge)), None)
         bench_run(peers, args.n, args.warmup)
         if vessel is not None:
             bench_throughput(vessel, args.rounds, args.mib, cleanup)
