@@ -75,7 +75,7 @@ int attach_connect(struct engine *e, const char *id, int *ret_fd, bool *ret_tty,
 		return vsl_error_set_code(err, EINVAL,
 		                          "cannot attach to a stopped container, start it first");
 	struct container_create *c = NULL;
-	if ((r = container_create_parse(rec->config, strlen(rec->config), &c, err)) < 0)
+	if ((r = containers_create_config(rec, &c, err)) < 0)
 		return r;
 	bool tty = c->tty;
 	container_create_free(c);
@@ -199,7 +199,7 @@ int attach_run(struct engine *e, const char *container, const struct attach_opts
 	if (r < 0 || (r = containers_get(e, id, &rec, err)) < 0)
 		return r;
 	struct container_create *c = NULL;
-	if ((r = container_create_parse(rec->config, strlen(rec->config), &c, err)) < 0)
+	if ((r = containers_create_config(rec, &c, err)) < 0)
 		return r;
 	bool open_stdin = c->open_stdin, stdin_once = c->stdin_once;
 	container_create_free(c);

@@ -1027,8 +1027,8 @@ int container_fs_commit(struct engine *e, const char *container, const struct co
 	if (r < 0 || (r = containers_get(e, id, &rec, err)) < 0)
 		return r;
 	struct container_create *c = NULL;
-	if ((r = container_create_parse(rec->config, strlen(rec->config), &c, err)) < 0)
-		return vsl_error_prefix(err, "container %s", container);
+	if ((r = containers_create_config(rec, &c, err)) < 0)
+		return r;
 	_cleanup_free_ char *by = created_by(c);
 	_cleanup_close_ int dfd = -EBADF;
 	if ((r = overlay_diff_dirfd(e->root_dirfd, id, &dfd, err)) < 0) {

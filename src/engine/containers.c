@@ -309,8 +309,8 @@ static int prepare_bundle(struct engine *e, const struct container_record *rec,
 	return 0;
 }
 
-static int load_create(const struct container_record *rec, struct container_create **ret,
-                       struct vsl_error **err)
+int containers_create_config(const struct container_record *rec, struct container_create **ret,
+                             struct vsl_error **err)
 {
 	int r = container_create_parse(rec->config, strlen(rec->config), ret, err);
 	return r < 0 ? vsl_error_prefix(err, "container %.12s", rec->id) : 0;
@@ -431,7 +431,7 @@ int containers_run_attached(struct engine *e, const char *id, const char *detach
 	if (r < 0 || (r = check_startable(rec, err)) < 0)
 		return r;
 	_cleanup_container_create_ struct container_create *c = NULL;
-	if ((r = load_create(rec, &c, err)) < 0)
+	if ((r = containers_create_config(rec, &c, err)) < 0)
 		return r;
 	_cleanup_free_ char *bundle = NULL;
 	if ((r = prepare_bundle(e, rec, c, &bundle, err)) < 0)
@@ -889,7 +889,7 @@ int containers_start(struct engine *e, const char *id, struct vsl_error **err)
 	if (r < 0 || (r = check_startable(rec, err)) < 0)
 		return r;
 	_cleanup_container_create_ struct container_create *c = NULL;
-	if ((r = load_create(rec, &c, err)) < 0)
+	if ((r = containers_create_config(rec, &c, err)) < 0)
 		return r;
 	return start_detached(e, rec, c, err);
 }
@@ -948,7 +948,7 @@ int containers_cleanup(struct engine *e, const char *id, struct vsl_error **err)
 	if ((r = record_exit(e, rec, code, err)) < 0)
 		return r;
 	_cleanup_container_create_ struct container_create *c = NULL;
-	if ((r = load_create(rec, &c, err)) < 0)
+	if ((r = containers_create_config(rec, &c, err)) < 0)
 		return r;
 	if (c->host.auto_remove) {
 		remove_files(e, id);
@@ -1128,7 +1128,7 @@ int containers_stop(struct engine *e, const char *id, int timeout, int sig, stru
 	if (rec->state != CONTAINER_RUNNING && rec->state != CONTAINER_PAUSED)
 		return 0; /* Docker: stopping a stopped container succeeds */
 	_cleanup_container_create_ struct container_create *c = NULL;
-	if ((r = load_create(rec, &c, err)) < 0)
+	if ((r = containers_create_config(rec, &c, err)) < 0)
 		return r;
 	if (sig == 0) {
 		_cleanup_image_config_ struct image_config *image = NULL;

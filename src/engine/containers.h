@@ -42,6 +42,10 @@ int containers_resolve(struct engine *e, const char *name_or_id, char **ret_id, 
 /* Reconciles the record with the world (see above) and returns it. */
 int containers_get(struct engine *e, const char *id, struct container_record **ret, struct vsl_error **err);
 int containers_list(struct engine *e, struct container_record ***ret, size_t *ret_n, struct vsl_error **err);
+/* The create body the record keeps, parsed (for `container_create_free()`). */
+struct container_create;
+int containers_create_config(const struct container_record *rec, struct container_create **ret,
+                             struct vsl_error **err);
 
 int containers_kill(struct engine *e, const char *id, int sig, struct vsl_error **err);
 /* sig (0: the container's stop signal, else the image's, else SIGTERM), then

@@ -354,7 +354,7 @@ static int container_mode(struct engine *e, const struct container_record *rec, 
                           struct vsl_error **err)
 {
 	_cleanup_container_create_ struct container_create *c = NULL;
-	int r = container_create_parse(rec->config, strlen(rec->config), &c, err);
+	int r = containers_create_config(rec, &c, err);
 	if (r < 0)
 		return r;
 	(void)e;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "engine/container-store.h"
+#include "engine/containers.h"
 #include "engine/create-config.h"
 #include "engine/engine-internal.h"
 #include "engine/oci-spec.h"
@@ -553,7 +554,7 @@ static int plan_volumes_from(struct engine *e, const char *spec, const struct cr
 	_cleanup_container_create_ struct container_create *src = NULL;
 	struct create_mount_spec *sm = NULL;
 	size_t n_sm = 0;
-	if ((r = container_create_parse(rec->config, strlen(rec->config), &src, err)) < 0 ||
+	if ((r = containers_create_config(rec, &src, err)) < 0 ||
 	    (r = create_mounts_list(src, &sm, &n_sm, err)) < 0)
 		return vsl_error_prefix(err, "volumes from '%s'", spec);
 	for (size_t i = 0; r >= 0 && i < n_sm; i++) {
