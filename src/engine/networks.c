@@ -131,7 +131,7 @@ int engine_network_env_open(struct engine *e, struct engine_network_env **ret, s
 	n->env.db = e->db;
 	n->env.containers_dir = n->containers_dir;
 	n->env.netns_dir = n->netns_dir;
-	n->env.shared_netns = container_store_any_joins_netns(e->db);
+	n->env.netns_may_be_shared = container_store_any_joins_netns;
 	n->env.default_bridge = n->bridge;
 	n->env.bip = n->bip;
 	if ((r = network_init(&n->env, err)) < 0)

@@ -737,6 +737,7 @@ static void unplumb_all(struct network_env *env, const char *container_id, char 
 	_cleanup_ep_list_ struct ep_list l = {0};
 	if (ipam_endpoint_list(env->db, NULL, container_id, &l.v, &l.n, NULL) < 0)
 		return;
+	bool shared = l.n > 0 && env->netns_may_be_shared && env->netns_may_be_shared(env->db);
 	for (size_t i = 0; i < l.n; i++) {
 		char veth[16];
 		veth_name(veth, container_id, l.v[i]->network_id);
@@ -746,7 +747,7 @@ static void unplumb_all(struct network_env *env, const char *container_id, char 
 		 * (--network container:) outlives that: there the veth keeps an
 		 * address IPAM may give out again, so it loses its way to the
 		 * bridge now (down: ~1 ms of RCU too, so only then). */
-		if (env->shared_netns)
+		if (shared)
 			nl_link_down(veth, NULL);
 		ipam_endpoint_set_active(env->db, l.v[i]->network_id, container_id, NULL, false, NULL);
 		if (ret_networks)

@@ -58,9 +58,10 @@ struct network_env {
 	const struct ipam_pool *pools; /* for new networks; NULL: Docker's defaults */
 	size_t n_pools;
 	unsigned mtu; /* 0: 1500 */
-	/* Some container may run in another's namespace (--network container:):
-	 * a stopped container's veth is then taken down at once. */
-	bool shared_netns;
+	/* Whether some container may run in another's namespace (--network
+	 * container:): a stopped container's veth is then taken down at once.
+	 * Asked only when a veth goes; NULL: never. */
+	bool (*netns_may_be_shared)(struct db *db);
 };
 
 int network_init(struct network_env *env, struct vsl_error **err);
