@@ -74,7 +74,7 @@ static void *pump(void *arg)
 				if (n < 0 && errno == EINTR)
 					continue;
 				open[i] = false;
-				jsonlog_end_stream(&t->log, &t->streams[i], &now);
+				jsonlog_end_stream(&t->log, &t->streams[i], &t->streams[1 - i], &now);
 				continue;
 			}
 			write_all(t->saved[i], buf, (size_t)n);

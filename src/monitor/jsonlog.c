@@ -250,6 +250,8 @@ void jsonlog_feed(struct jsonlog *l, struct jsonlog_stream *s, const char *data,
 		if (s->len == 0 && nl && take == (size_t)(nl - data) + 1) {
 			write_entry(l, s->name, data, take, now);
 		} else {
+			if (s->len == 0)
+				s->since = *now;
 			memcpy(s->line + s->len, data, take);
 			s->len += take;
 			if (s->line[s->len - 1] == '\n' || s->len == sizeof(s->line)) {
@@ -262,10 +264,22 @@ void jsonlog_feed(struct jsonlog *l, struct jsonlog_stream *s, const char *data,
 	}
 }
 
-void jsonlog_end_stream(struct jsonlog *l, struct jsonlog_stream *s, const struct timespec *now)
+static bool began_before(const struct jsonlog_stream *a, const struct jsonlog_stream *b)
 {
-	if (s->len > 0)
-		write_entry(l, s->name, s->line, s->len, now);
+	return a->since.tv_sec < b->since.tv_sec ||
+	       (a->since.tv_sec == b->since.tv_sec && a->since.tv_nsec < b->since.tv_nsec);
+}
+
+void jsonlog_end_stream(struct jsonlog *l, struct jsonlog_stream *s, struct jsonlog_stream *other,
+                        const struct timespec *now)
+{
+	if (s->len == 0)
+		return;
+	if (other && other->len > 0 && began_before(other, s)) {
+		write_entry(l, other->name, other->line, other->len, now);
+		other->len = 0;
+	}
+	write_entry(l, s->name, s->line, s->len, now);
 	s->len = 0;
 }
 

@@ -8,7 +8,7 @@
  *     jsonlog_open(&log, path, max_size, max_file);
  *     jsonlog_feed(&log, &out, buf, n, &now);    (for each read)
  *     jsonlog_flush(&log);                       (before waiting again)
- *     jsonlog_end_stream(&log, &out, &now);      (at EOF: the partial line)
+ *     jsonlog_end_stream(&log, &out, &err, &now); (at EOF: the partial line)
  */
 #pragma once
 
@@ -22,6 +22,7 @@
 struct jsonlog_stream {
 	const char *name; /* "stdout" or "stderr" */
 	size_t len;
+	struct timespec since; /* when the line's first byte came */
 	char line[JSONLOG_LINE_MAX];
 };
 
@@ -44,7 +45,10 @@ struct jsonlog {
 int jsonlog_open(struct jsonlog *l, const char *path, int64_t max_size, int max_file);
 void jsonlog_feed(struct jsonlog *l, struct jsonlog_stream *s, const char *data, size_t len,
                   const struct timespec *now);
-void jsonlog_end_stream(struct jsonlog *l, struct jsonlog_stream *s, const struct timespec *now);
+/* At s's EOF: writes its partial line, after other's (NULL: none) when that
+ * one began first, so that the file keeps the order the bytes came in. */
+void jsonlog_end_stream(struct jsonlog *l, struct jsonlog_stream *s, struct jsonlog_stream *other,
+                        const struct timespec *now);
 void jsonlog_flush(struct jsonlog *l);
 void jsonlog_close(struct jsonlog *l);
 

@@ -523,6 +523,13 @@ eof_or_error:
 	c->input_eof = true;
 }
 
+static struct jsonlog_stream *other_log(const struct output *o)
+{
+	if (n_outputs < 2)
+		return NULL;
+	return o == &outputs[0] ? outputs[1].log : outputs[0].log;
+}
+
 /* Reads one chunk of a stream. Returns false at EOF (or nothing to read). */
 static bool read_output(struct output *o)
 {
@@ -534,7 +541,7 @@ static bool read_output(struct output *o)
 	if (n <= 0) {
 		/* EOF, or EIO: the pty's last slave is closed. */
 		o->eof = true;
-		jsonlog_end_stream(&jlog, o->log, &now);
+		jsonlog_end_stream(&jlog, o->log, other_log(o), &now);
 		return false;
 	}
 	jsonlog_feed(&jlog, o->log, read_buf, (size_t)n, &now);
@@ -645,7 +652,7 @@ static void finish(void)
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	for (size_t i = 0; i < n_outputs; i++)
-		jsonlog_end_stream(&jlog, outputs[i].log, &now);
+		jsonlog_end_stream(&jlog, outputs[i].log, other_log(&outputs[i]), &now);
 	jsonlog_close(&jlog);
 
 	int r = write_exit_file();
