@@ -116,12 +116,13 @@ static char *run_path(struct engine *e, const char *id, const char *file)
 }
 
 /* Everything of a container but its record. Best effort: used on failure
- * paths and by rm, where a missing piece is not an error. */
-static void remove_files(struct engine *e, const char *id)
+ * paths and by rm, where a missing piece is not an error. c: its create
+ * config, or NULL when not at hand. */
+static void remove_files(struct engine *e, const struct container_create *c, const char *id)
 {
 	struct rt_context ctx = runtime_ctx(e);
 	rt_delete(&ctx, id, true, NULL);
-	engine_network_release(e, id);
+	engine_network_release(e, c, id);
 	overlay_remove(e->root_dirfd, id, NULL);
 	_cleanup_close_ int dir = openat(e->root_dirfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir >= 0)
@@ -217,7 +218,7 @@ int containers_create(struct engine *e, const char *body, size_t len, const char
 	if (r >= 0 && (r = images_get_config(e->images, image_id, &image, err)) >= 0)
 		r = volumes_attach(e, id, c, image, err);
 	if (r < 0) {
-		remove_files(e, id);
+		remove_files(e, c, id);
 		container_store_remove(e->db, id, NULL);
 		return vsl_error_prefix(err, "create container");
 	}
@@ -318,7 +319,6 @@ int containers_create_config(const struct container_record *rec, struct containe
 
 static int record_exit(struct engine *e, struct container_record *rec, int status, struct vsl_error **err)
 {
-	engine_network_teardown(e, rec->id);
 	rec->state = CONTAINER_EXITED;
 	rec->pid = 0;
 	rec->monitor_pid = 0;
@@ -474,7 +474,7 @@ int containers_run_attached(struct engine *e, const char *id, const char *detach
 	}
 	vsl_error_free(s.err);
 	overlay_unmount(e->root_dirfd, id, NULL);
-	engine_network_teardown(e, id);
+	engine_network_teardown(e, c, id);
 	volumes_release(e, id);
 	if (r < 0) {
 		/* Never started: Docker keeps it "created", with the error. */
@@ -484,7 +484,7 @@ int containers_run_attached(struct engine *e, const char *id, const char *detach
 		rec->exit_code = containers_start_failure_code(*err);
 		container_store_update(e->db, rec, NULL);
 		if (c->host.auto_remove) {
-			remove_files(e, id);
+			remove_files(e, c, id);
 			volumes_remove_anonymous(e, id, NULL);
 			container_store_remove(e->db, id, NULL);
 		}
@@ -492,7 +492,7 @@ int containers_run_attached(struct engine *e, const char *id, const char *detach
 	}
 	*ret_status = status;
 	if (c->host.auto_remove) {
-		remove_files(e, id);
+		remove_files(e, c, id);
 		volumes_remove_anonymous(e, id, NULL);
 		return container_store_remove(e->db, id, err);
 	}
@@ -865,7 +865,7 @@ static int start_detached(struct engine *e, struct container_record *rec, const 
 		}
 		overlay_unmount(e->root_dirfd, id, NULL);
 		volumes_release(e, id);
-		engine_network_teardown(e, id);
+		engine_network_teardown(e, c, id);
 		free(rec->error);
 		rec->error = strdup(msg);
 		container_store_update(e->db, rec, NULL);
@@ -938,20 +938,21 @@ int containers_cleanup(struct engine *e, const char *id, struct vsl_error **err)
 	int r = container_store_get(e->db, id, &rec, err);
 	if (r < 0)
 		return r;
+	/* A config that cannot be read does not stop the cleanup. */
+	_cleanup_container_create_ struct container_create *c = NULL;
+	int config_r = containers_create_config(rec, &c, err);
 	int code = 137;
 	read_exit_file(e, id, &code, NULL);
 	struct rt_context ctx = runtime_ctx(e);
 	rt_delete(&ctx, id, true, NULL);
 	overlay_unmount(e->root_dirfd, id, NULL);
+	engine_network_teardown(e, c, id);
 	volumes_release(e, id);
 	bool stopped_by_user = rec->stop_requested;
-	if ((r = record_exit(e, rec, code, err)) < 0)
-		return r;
-	_cleanup_container_create_ struct container_create *c = NULL;
-	if ((r = containers_create_config(rec, &c, err)) < 0)
+	if ((r = record_exit(e, rec, code, config_r < 0 ? NULL : err)) < 0 || (r = config_r) < 0)
 		return r;
 	if (c->host.auto_remove) {
-		remove_files(e, id);
+		remove_files(e, c, id);
 		volumes_remove_anonymous(e, id, NULL);
 		return container_store_remove(e->db, id, err);
 	}
@@ -1050,6 +1051,7 @@ static int refresh(struct engine *e, struct container_record *rec)
 	read_exit_file(e, rec->id, &code, NULL);
 	rt_delete(&ctx, rec->id, true, NULL);
 	overlay_unmount(e->root_dirfd, rec->id, NULL);
+	engine_network_teardown(e, NULL, rec->id);
 	volumes_release(e, rec->id);
 	return record_exit(e, rec, code, NULL);
 }
@@ -1200,6 +1202,6 @@ int containers_remove(struct engine *e, const char *id, bool force, struct vsl_e
 			kill(rec->monitor_pid, SIGKILL);
 		wait_stopped(e, rec->id, now_ns() + 10 * (int64_t)1000000000);
 	}
-	remove_files(e, rec->id);
+	remove_files(e, NULL, rec->id);
 	return container_store_remove(e->db, rec->id, err);
 }

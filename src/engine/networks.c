@@ -159,6 +159,14 @@ static bool mode_is(const char *mode, const char *want)
 	return mode && strcmp(mode, want) == 0;
 }
 
+/* Endpoints, addresses and ports: only in a network namespace of its own. */
+static bool has_own_network(const struct container_create *c)
+{
+	const char *mode = c->host.network_mode;
+	return !mode_is(mode, "host") && !mode_is(mode, "none") && !c->network_disabled &&
+	       !(mode && strncmp(mode, "container:", 10) == 0);
+}
+
 static const char *endpoint_network_name(const char *name)
 {
 	return strcmp(name, "default") == 0 ? NETWORK_DEFAULT : name;
@@ -280,12 +288,12 @@ int engine_network_setup(struct engine *e, const struct container_record *rec,
                          char **ret_netns_path, struct vsl_error **err)
 {
 	const char *mode = c->host.network_mode;
-	if (mode_is(mode, "host") || mode_is(mode, "none") || c->network_disabled) {
+	if (mode && strncmp(mode, "container:", 10) == 0)
+		return joined_netns(e, mode, ret_netns_path, err);
+	if (!has_own_network(c)) {
 		*ret_netns_path = NULL;
 		return 0;
 	}
-	if (mode && strncmp(mode, "container:", 10) == 0)
-		return joined_netns(e, mode, ret_netns_path, err);
 	const char *first =
 	    mode == NULL || *mode == '\0' || mode_is(mode, "default") ? NETWORK_DEFAULT : mode;
 
@@ -332,19 +340,19 @@ int engine_network_setup(struct engine *e, const struct container_record *rec,
 	return r;
 }
 
-void engine_network_teardown(struct engine *e, const char *container_id)
+void engine_network_teardown(struct engine *e, const struct container_create *c, const char *container_id)
 {
 	_cleanup_net_env_ struct engine_network_env *n = NULL;
 	_cleanup_error_ struct vsl_error *err = NULL;
-	if (engine_network_env_open(e, &n, &err) >= 0)
+	if ((c == NULL || has_own_network(c)) && engine_network_env_open(e, &n, &err) >= 0)
 		network_sandbox_down(&n->env, container_id);
 }
 
-void engine_network_release(struct engine *e, const char *container_id)
+void engine_network_release(struct engine *e, const struct container_create *c, const char *container_id)
 {
 	_cleanup_net_env_ struct engine_network_env *n = NULL;
 	_cleanup_error_ struct vsl_error *err = NULL;
-	if (engine_network_env_open(e, &n, &err) >= 0)
+	if ((c == NULL || has_own_network(c)) && engine_network_env_open(e, &n, &err) >= 0)
 		network_release(&n->env, container_id);
 }
 

@@ -38,8 +38,11 @@ struct network_env *engine_network_env_get(struct engine_network_env *n);
 int engine_network_setup(struct engine *e, const struct container_record *rec,
                          const struct container_create *c, const struct image_config *image,
                          char **ret_netns_path, struct vsl_error **err);
-void engine_network_teardown(struct engine *e, const char *container_id);
-void engine_network_release(struct engine *e, const char *container_id);
+/* c: the container's create config; one whose network is the host's, none
+ * or another container's has nothing to take down, and no database is read.
+ * NULL when not at hand. */
+void engine_network_teardown(struct engine *e, const struct container_create *c, const char *container_id);
+void engine_network_release(struct engine *e, const struct container_create *c, const char *container_id);
 
 /* `network connect` / `disconnect` on a container (running or not). */
 int engine_network_connect(struct engine *e, const char *network, const char *container,

@@ -797,9 +797,16 @@ int volumes_remove_anonymous(struct engine *e, const char *container_id, struct 
 {
 	struct volume_mount_record *rows = NULL;
 	size_t n = 0;
+	/* Rows are made only at create: a container without any has nothing to
+	 * drop, and its removal writes nothing here. */
+	int r = volume_store_mounts_of(e->db, container_id, &rows, &n, err);
+	volume_mount_list_free(rows, n);
+	if (r < 0 || n == 0)
+		return r;
+	rows = NULL;
+	n = 0;
 	_cleanup_close_ int lock = -EBADF;
-	int r = lock_volumes(e, &lock, err);
-	if (r < 0 || (r = db_begin(e->db, err)) < 0)
+	if ((r = lock_volumes(e, &lock, err)) < 0 || (r = db_begin(e->db, err)) < 0)
 		return r;
 	_cleanup_strv_ char **gone = NULL;
 	r = volume_store_mounts_of(e->db, container_id, &rows, &n, err);

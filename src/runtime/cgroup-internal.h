@@ -54,8 +54,11 @@ struct cg_hier {
 };
 
 struct cgroup_ops {
-	/* mkdir + apply (res may be NULL) */
+	/* mkdir + apply (res may be NULL) of what cgroup_clone_fd() places a
+	 * child in, and checks of the rest; create_rest (NULL: nothing) makes
+	 * the rest, which the child enters later. */
 	int (*create)(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err);
+	int (*create_rest)(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err);
 	int (*update)(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err);
 	int (*enter)(struct cgroup *cg, pid_t pid, struct vsl_error **err);
 	int (*enter_self)(struct cgroup *cg, bool in_v2, struct vsl_error **err);

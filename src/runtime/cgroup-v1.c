@@ -425,11 +425,15 @@ static void undo_created(struct cgroup *cg)
 		}
 }
 
+/* Nothing is placed by clone3 on v1: every hierarchy is made by v1_create_rest(). */
 static int v1_create(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err)
 {
-	int r = v1_check(cg, res, err);
-	if (r < 0)
-		return r;
+	return v1_check(cg, res, err);
+}
+
+static int v1_create_rest(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err)
+{
+	int r;
 	/* every mounted hierarchy, not only those with limits: ps, kill and
 	 * systemd's name=systemd tracking all look there */
 	for (size_t i = 0; i < cg->n_v1; i++) {
@@ -629,6 +633,7 @@ static int v1_stats(struct cgroup *cg, struct cgroup_stats *s, struct vsl_error 
 
 const struct cgroup_ops cgroup_v1_ops = {
     .create = v1_create,
+    .create_rest = v1_create_rest,
     .update = v1_update,
     .enter = v1_enter,
     .enter_self = v1_enter_self,

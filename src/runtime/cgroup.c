@@ -851,12 +851,27 @@ static int check_resources(const struct oci_resources *res, struct vsl_error **e
 	return 0;
 }
 
-int cgroup_create(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err)
+int cgroup_create_for_clone(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err)
 {
 	int r = check_resources(res, err);
 	if (r < 0)
 		return r;
 	return cg->ops->create(cg, res, err);
+}
+
+int cgroup_create_rest(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err)
+{
+	return cg->ops->create_rest ? cg->ops->create_rest(cg, res, err) : 0;
+}
+
+int cgroup_create(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err)
+{
+	int r = cgroup_create_for_clone(cg, res, err);
+	if (r < 0 || (r = cgroup_create_rest(cg, res, err)) >= 0)
+		return r;
+	if (cg->v2.created)
+		cg_remove_dir(&cg->v2, NULL); /* leave nothing half made */
+	return r;
 }
 
 int cgroup_update(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err)
@@ -970,27 +985,25 @@ static int hybrid_apply_v2(struct cgroup *cg, const struct oci_resources *res, u
 	return cg_v2_set_unified(&cg->v2, res, err);
 }
 
+/* The cgroup2 half, which clone3 places the child in; the v1 hierarchies are
+ * checked here and made by create_rest. */
 static int hybrid_create(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err)
 {
 	uint32_t want = 0;
 	int r = hybrid_v2_want(cg, res, &want, err);
-	if (r < 0)
-		return r;
-	r = cgroup_v1_ops.create(cg, res, err);
-	if (r < 0)
+	if (r < 0 || (r = cgroup_v1_ops.create(cg, res, err)) < 0)
 		return r;
 	r = cg_v2_make(cg, want & CG_BIT(CG_HUGETLB), 0, err);
 	if (r >= 0)
 		r = hybrid_apply_v2(cg, res, want, err);
-	if (r < 0) {
-		/* leave no half-made cgroup behind (only what this call made) */
-		for (size_t i = 0; i < cg->n_v1; i++)
-			if (cg->v1[i].created)
-				cg_remove_dir(&cg->v1[i], NULL);
-		if (cg->v2.created)
-			cg_remove_dir(&cg->v2, NULL);
-	}
+	if (r < 0 && cg->v2.created)
+		cg_remove_dir(&cg->v2, NULL); /* leave no half-made cgroup behind (only what this call made) */
 	return r;
+}
+
+static int hybrid_create_rest(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err)
+{
+	return cgroup_v1_ops.create_rest(cg, res, err);
 }
 
 static int hybrid_update(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err)
@@ -1071,6 +1084,7 @@ static int hybrid_stats(struct cgroup *cg, struct cgroup_stats *ret, struct vsl_
 
 const struct cgroup_ops cgroup_hybrid_ops = {
     .create = hybrid_create,
+    .create_rest = hybrid_create_rest,
     .update = hybrid_update,
     .enter = hybrid_enter,
     .enter_self = hybrid_enter_self,

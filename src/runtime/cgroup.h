@@ -45,6 +45,14 @@ const char *cgroup_path(const struct cgroup *cg);
 /* Makes the cgroup directories (enabling v2 controllers in the parents) and
  * applies the resources (may be NULL). */
 int cgroup_create(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err);
+/* The same in two steps, so that the v1 hierarchies (a dozen mkdirs) are made
+ * while a child that clone3 placed in the rest already sets itself up:
+ * cgroup_create_for_clone() makes what cgroup_clone_fd() needs (all of it on
+ * unified hosts) and checks the rest; cgroup_create_rest() makes the rest
+ * (taking back only what it made when it fails); the child then enters with
+ * cgroup_enter_self(). */
+int cgroup_create_for_clone(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err);
+int cgroup_create_rest(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err);
 /* Applies resources to an existing cgroup (runc update). */
 int cgroup_update(struct cgroup *cg, const struct oci_resources *res, struct vsl_error **err);
 /* An O_DIRECTORY fd of the v2 cgroup for clone3(CLONE_INTO_CGROUP), or -1 when

@@ -58,6 +58,12 @@ struct spawn {
 	int pidfd;
 	int master; /* foreground terminal: the pty master the child sent */
 	bool in_v2; /* clone3 placed the child in the v2 cgroup */
+	/* The v1 hierarchies are made after the clone, while the child mounts:
+	 * it enters them before the first cgroup mount (SYNC_CGROUPS). Only for
+	 * a child that stays in our user namespace: one in another could no
+	 * longer write to the host's cgroup files. */
+	bool cgroups_late;
+	const struct oci_resources *res;
 	bool made_dir;
 	bool made_subreaper; /* we became a child subreaper for this run */
 	struct rt_state state;
@@ -139,6 +145,20 @@ char *rt_hook_state(const struct rt_state *s, enum rt_status status, const struc
 
 /* ---- the container's init process ---------------------------------------- */
 
+/* cgroups_late: called by rootfs_prepare() before the container's cgroups are
+ * first looked at. */
+static int enter_cgroups_late(void *userdata, struct vsl_error **err)
+{
+	struct spawn *sp = userdata;
+	if (sync_expect(sp->sync_child, SYNC_CGROUPS, NULL, err) < 0)
+		return -1;
+	if (cgroup_enter_self(sp->cg, sp->in_v2, err) < 0)
+		return vsl_error_prefix(err, "enter the container's cgroup");
+	if (sp->ns.late_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+		return vsl_error_errno(err, errno, "create cgroup namespace");
+	return 0;
+}
+
 static int child_setup(struct spawn *sp, struct vsl_error **err)
 {
 	const struct oci_config *c = sp->config;
@@ -151,7 +171,7 @@ static int child_setup(struct spawn *sp, struct vsl_error **err)
 		return -1;
 	/* First, so that the limits hold for all the setup below (the
 	 * intermediate of userns_first entered them for us). */
-	if (!sp->ns.userns_first && cgroup_enter_self(sp->cg, sp->in_v2, err) < 0)
+	if (!sp->cgroups_late && !sp->ns.userns_first && cgroup_enter_self(sp->cg, sp->in_v2, err) < 0)
 		return vsl_error_prefix(err, "enter the container's cgroup");
 	if (ns_plan_child_join_user(&sp->ns, err) < 0)
 		return -1;
@@ -163,7 +183,7 @@ static int child_setup(struct spawn *sp, struct vsl_error **err)
 			                       "become root in the user namespace (is uid/gid 0 mapped?)");
 	}
 	/* Only now, inside its cgroups, so that they are the namespace's root. */
-	if (sp->ns.late_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+	if (!sp->cgroups_late && sp->ns.late_cgroup && unshare(CLONE_NEWCGROUP) < 0)
 		return vsl_error_errno(err, errno, "create cgroup namespace");
 	/* Relative bind sources are relative to the bundle, as in runc. */
 	if (chdir(sp->bundle) < 0)
@@ -188,6 +208,8 @@ static int child_setup(struct spawn *sp, struct vsl_error **err)
 	    .no_pivot = o->no_pivot,
 	    .new_userns = (sp->ns.clone_flags & CLONE_NEWUSER) || sp->ns.join_fd[NS_USER] >= 0,
 	    .rootfd = -1,
+	    .enter_cgroups = sp->cgroups_late ? enter_cgroups_late : NULL,
+	    .userdata = sp,
 	};
 	int r = rootfs_prepare(&rc, err);
 	if (r < 0)
@@ -468,6 +490,12 @@ static int parent_handshake(struct spawn *sp, struct vsl_error **err)
 	}
 	if ((r = sync_send(sp->sync_parent, SYNC_GO, NULL, -1)) < 0)
 		return vsl_error_errno(err, -r, "start container process");
+	/* Not sent when the child has failed and gone: its error is read below. */
+	if (sp->cgroups_late) {
+		if (cgroup_create_rest(sp->cg, sp->res, err) < 0)
+			return -1;
+		sync_send(sp->sync_parent, SYNC_CGROUPS, NULL, -1);
+	}
 
 	sp->state.pid = sp->pid;
 	for (;;) {
@@ -618,8 +646,11 @@ static int spawn_container(const struct rt_context *ctx, struct spawn *sp, struc
 		vsl_error_errno(err, ENOMEM, "device rules");
 		goto fail;
 	}
+	sp->res = sp->config->has_resources ? &res : NULL;
+	sp->cgroups_late = !sp->config->namespaces[NS_USER].present;
 	if (cgroup_open(sp->config->cgroups_path, o->id, ctx->systemd_cgroup, &sp->cg, err) < 0 ||
-	    cgroup_create(sp->cg, sp->config->has_resources ? &res : NULL, err) < 0)
+	    (sp->cgroups_late ? cgroup_create_for_clone(sp->cg, sp->res, err)
+	                      : cgroup_create(sp->cg, sp->res, err)) < 0)
 		goto fail;
 	if (o->console_socket && console_socket_connect(o->console_socket, &sp->console_fd, err) < 0)
 		goto fail;

@@ -72,6 +72,13 @@ static int make_parent_private(const char *rootfs, struct vsl_error **err)
 	return 0;
 }
 
+static int enter_cgroups(struct rootfs_ctx *ctx, struct vsl_error **err)
+{
+	int (*enter)(void *, struct vsl_error **) = ctx->enter_cgroups;
+	ctx->enter_cgroups = NULL;
+	return enter ? enter(ctx->userdata, err) : 0;
+}
+
 int rootfs_prepare(struct rootfs_ctx *ctx, struct vsl_error **err)
 {
 	const struct oci_config *c = ctx->config;
@@ -98,6 +105,8 @@ int rootfs_prepare(struct rootfs_ctx *ctx, struct vsl_error **err)
 	bool dev_bound = false;
 	for (size_t i = 0; i < c->n_mounts; i++) {
 		const struct oci_mount *m = &c->mounts[i];
+		if (m->type && strncmp(m->type, "cgroup", 6) == 0 && (r = enter_cgroups(ctx, err)) < 0)
+			return r;
 		r = mounts_apply(ctx->rootfd, c, m, ctx->new_userns, err);
 		if (r < 0)
 			return r;
@@ -121,7 +130,7 @@ int rootfs_prepare(struct rootfs_ctx *ctx, struct vsl_error **err)
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return enter_cgroups(ctx, err);
 }
 
 int rootfs_pivot(struct rootfs_ctx *ctx, struct vsl_error **err)

@@ -24,6 +24,10 @@ struct rootfs_ctx {
 	bool no_pivot;
 	bool new_userns; /* devices are bind-mounted from the host, not mknod'ed */
 	int rootfd;      /* set by rootfs_prepare; closed by rootfs_ctx_clear */
+	/* When not NULL: called once, before the first cgroup mount or else at
+	 * the end of rootfs_prepare, to enter the container's cgroups. */
+	int (*enter_cgroups)(void *userdata, struct vsl_error **err);
+	void *userdata;
 };
 
 int rootfs_prepare(struct rootfs_ctx *ctx, struct vsl_error **err);

@@ -3,13 +3,14 @@
 #pragma once
 
 enum sync_type {
-	SYNC_GO = 1,     /* runtime -> child: ids mapped, cgroup entered: go on */
+	SYNC_GO = 1,     /* runtime -> child: ids mapped, cgroups made (but cgroups_late): go on */
 	SYNC_HOOKS,      /* child -> runtime: mounts done, run prestart/createRuntime */
 	SYNC_HOOKS_DONE, /* runtime -> child: text is the state JSON for its own hooks */
 	SYNC_CONSOLE,    /* child -> runtime: the pty master (foreground terminal) */
 	SYNC_READY,      /* child -> runtime: set up, waiting to be started */
 	SYNC_ERROR,      /* child -> runtime: text is the error; the child exits */
 	SYNC_PID,        /* intermediate -> runtime: text is the init's pid, fd its pidfd */
+	SYNC_CGROUPS,    /* runtime -> child: the rest of its cgroups is made (cgroups_late) */
 };
 
 #define SYNC_TEXT_MAX 8192

@@ -762,6 +762,47 @@ static void test_hybrid(void **state)
 	expect_writes(want_h);
 }
 
+/* cgroup_create() in two steps: the first makes the cgroup2 side a child is
+ * cloned into and only checks the v1 resources, which the rest writes; a
+ * resource the host cannot give fails in the first step, nothing written. */
+static void test_create_in_two_steps(void **state)
+{
+	(void)state;
+	_cleanup_error_ struct vsl_error *err = NULL;
+	_cleanup_cgroup_ struct cgroup *cg = NULL;
+	hybrid_tree("hugetlb\n");
+	assert_int_equal(open_fake(mi_hybrid, NULL, false, &cg, &err), 0);
+	struct oci_resources res = {0};
+	res.memory.has_limit = true;
+	res.memory.limit = 1048576;
+	res.pids.has_limit = true;
+	res.pids.limit = 64;
+	log_clear();
+	if (cgroup_create_for_clone(cg, &res, &err) < 0)
+		fail_msg("%s", vsl_error_message(err));
+	assert_int_equal(g_nlog, 0);
+	int fd = cgroup_clone_fd(cg);
+	assert_true(fd >= 0);
+	close(fd);
+	if (cgroup_create_rest(cg, &res, &err) < 0)
+		fail_msg("%s", vsl_error_message(err));
+	static const char *const want[] = {
+	    "/sys/fs/cgroup/memory/vessel/c1/memory.limit_in_bytes=1048576",
+	    "/sys/fs/cgroup/pids/vessel/c1/pids.max=64",
+	    NULL,
+	};
+	expect_writes(want);
+
+	cgroup_free(TAKE_PTR(cg));
+	assert_int_equal(open_fake(mi_v1, NULL, false, &cg, &err), 0);
+	struct oci_resources huge_res = {.hugepage_limits = huge, .n_hugepage_limits = 1};
+	log_clear();
+	assert_true(cgroup_create_for_clone(cg, &huge_res, &err) < 0);
+	assert_non_null(strstr(vsl_error_message(err), "'hugetlb' cgroup controller is not available"));
+	assert_int_equal(g_nlog, 0);
+	assert_int_equal(cgroup_clone_fd(cg), -1); /* v1 alone: nothing to clone into */
+}
+
 static void test_hybrid_no_hugetlb(void **state)
 {
 	(void)state;
@@ -1231,6 +1272,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_v1_create, fake_setup, fake_teardown),
 	    cmocka_unit_test_setup_teardown(test_v1_missing, fake_setup, fake_teardown),
 	    cmocka_unit_test_setup_teardown(test_hybrid, fake_setup, fake_teardown),
+	    cmocka_unit_test_setup_teardown(test_create_in_two_steps, fake_setup, fake_teardown),
 	    cmocka_unit_test_setup_teardown(test_hybrid_no_hugetlb, fake_setup, fake_teardown),
 	    cmocka_unit_test_setup_teardown(test_hybrid_no_devices, fake_setup, fake_teardown),
 	    cmocka_unit_test(test_bpf_program),
