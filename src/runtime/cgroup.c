@@ -996,8 +996,9 @@ static int hybrid_create(struct cgroup *cg, const struct oci_resources *res, str
 	r = cg_v2_make(cg, want & CG_BIT(CG_HUGETLB), 0, err);
 	if (r >= 0)
 		r = hybrid_apply_v2(cg, res, want, err);
+	/* leave no half-made cgroup behind (only what this call made) */
 	if (r < 0 && cg->v2.created)
-		cg_remove_dir(&cg->v2, NULL); /* leave no half-made cgroup behind (only what this call made) */
+		cg_remove_dir(&cg->v2, NULL);
 	return r;
 }
 
