@@ -233,6 +233,7 @@ struct started {
 	struct engine *e;
 	struct container_record *rec;
 	const struct container_create *c;
+	struct engine_network_wiring *wiring; /* joined once the init is cloned */
 	int detached_fd; /* tells the waiting parent "detached" (see run_detachable) */
 	struct output_tee *tee;
 	int r;
@@ -241,9 +242,12 @@ struct started {
 
 static char *init_path(void);
 
-/* Mounts the root, writes config.json; returns the bundle path. */
+/* Mounts the root, writes config.json; returns the bundle path. With
+ * ret_wiring, the network is wired on a thread meanwhile, which the caller
+ * joins (engine_network_wire_join) before the container runs. */
 static int prepare_bundle(struct engine *e, const struct container_record *rec,
-                          const struct container_create *c, char **ret_bundle, struct vsl_error **err)
+                          const struct container_create *c, char **ret_bundle,
+                          struct engine_network_wiring **ret_wiring, struct vsl_error **err)
 {
 	_cleanup_image_config_ struct image_config *image = NULL;
 	_cleanup_strv_ char **lowers = NULL;
@@ -290,23 +294,30 @@ static int prepare_bundle(struct engine *e, const struct container_record *rec,
 	_cleanup_free_ char *init = NULL;
 	if (c->host.has_init && c->host.init)
 		in.init_path = init = init_path();
-	/* Wired before the runtime joins it: the container starts with its network up. */
-	_cleanup_free_ char *netns = NULL;
-	if ((r = engine_network_setup(e, rec, c, image, &netns, err)) < 0)
-		return r;
-	in.ns_paths[NS_NETWORK] = netns;
 	struct oci_spec_volume *volumes = NULL;
 	if ((r = volumes_prepare(e, rec->id, rootfd, &volumes, &in.n_volumes, err)) < 0)
 		return r;
 	in.volumes = volumes;
+	/* Wired before the container runs: it starts with its network up. From
+	 * here until the join, the database is the wiring thread's. */
+	_cleanup_free_ char *netns = NULL;
+	struct engine_network_wiring *wiring = NULL;
+	if ((r = engine_network_setup(e, rec, c, image, ret_wiring != NULL, &netns, err)) >= 0 && ret_wiring)
+		r = engine_network_wire_start(e, rec, c, netns, &wiring, err);
+	in.ns_paths[NS_NETWORK] = netns;
 	_cleanup_free_ char *json = NULL;
-	r = oci_spec_build(&in, &json, err);
+	if (r >= 0)
+		r = oci_spec_build(&in, &json, err);
 	oci_spec_volumes_free(volumes, in.n_volumes);
-	if (r < 0)
+	if (r >= 0)
+		r = write_file_atomic_at(dir, "config.json", json, strlen(json), 0600, err);
+	if (r < 0) {
+		engine_network_wire_join(wiring, NULL);
 		return r;
-	if ((r = write_file_atomic_at(dir, "config.json", json, strlen(json), 0600, err)) < 0)
-		return r;
+	}
 	*ret_bundle = TAKE_PTR(bundle);
+	if (ret_wiring)
+		*ret_wiring = wiring;
 	return 0;
 }
 
@@ -325,6 +336,13 @@ static int record_exit(struct engine *e, struct container_record *rec, int statu
 	rec->exit_code = status;
 	rec->finished_at = now_ns();
 	return container_store_update(e->db, rec, err);
+}
+
+/* The network was wired while the bundle was written and the runtime began. */
+static int before_clone(void *userdata, struct vsl_error **err)
+{
+	struct started *s = userdata;
+	return engine_network_wire_join(TAKE_PTR(s->wiring), err);
 }
 
 static void on_started(void *userdata, pid_t pid)
@@ -433,8 +451,11 @@ int containers_run_attached(struct engine *e, const char *id, const char *detach
 	_cleanup_container_create_ struct container_create *c = NULL;
 	if ((r = containers_create_config(rec, &c, err)) < 0)
 		return r;
+	/* A run that can detach forks, which another thread must not see. */
+	bool detachable = c->tty && detach_keys && *detach_keys && isatty(STDIN_FILENO);
 	_cleanup_free_ char *bundle = NULL;
-	if ((r = prepare_bundle(e, rec, c, &bundle, err)) < 0)
+	struct engine_network_wiring *wiring = NULL;
+	if ((r = prepare_bundle(e, rec, c, &bundle, detachable ? NULL : &wiring, err)) < 0)
 		return r;
 	/* The runtime keeps no state of a finished run; a leftover of a crash would block the id. */
 	struct rt_context ctx = runtime_ctx(e);
@@ -450,9 +471,8 @@ int containers_run_attached(struct engine *e, const char *id, const char *detach
 			close(null);
 		}
 	}
-	struct started s = {.e = e, .rec = rec, .c = c, .detached_fd = -1};
-	if (c->tty && detach_keys && *detach_keys && isatty(STDIN_FILENO) &&
-	    (r = run_detachable(&s.detached_fd, err)) < 0)
+	struct started s = {.e = e, .rec = rec, .c = c, .wiring = wiring, .detached_fd = -1};
+	if (detachable && (r = run_detachable(&s.detached_fd, err)) < 0)
 		return r;
 	/* Kept containers keep their output for `logs`; a terminal is the user's alone. */
 	_cleanup_free_ char *log = container_path(e, id, CONTAINER_LOG);
@@ -462,11 +482,13 @@ int containers_run_attached(struct engine *e, const char *id, const char *detach
 	struct rt_create_opts o = {.id = id,
 	                           .bundle = bundle,
 	                           .on_started = on_started,
+	                           .before_clone = before_clone,
 	                           .userdata = &s,
 	                           .detach_keys = detach_keys,
 	                           .on_detach = s.detached_fd >= 0 ? on_detach : NULL};
 	int status = 0;
 	r = rt_run(&ctx, &o, false, &status, err);
+	engine_network_wire_join(TAKE_PTR(s.wiring), NULL); /* when the runtime failed before */
 	output_tee_finish(s.tee);
 	if (saved_stdin >= 0) {
 		dup2(saved_stdin, STDIN_FILENO);
@@ -834,7 +856,7 @@ static int start_detached(struct engine *e, struct container_record *rec, const 
 	const char *id = rec->id;
 	int r;
 	_cleanup_free_ char *bundle = NULL;
-	if ((r = prepare_bundle(e, rec, c, &bundle, err)) < 0)
+	if ((r = prepare_bundle(e, rec, c, &bundle, NULL, err)) < 0)
 		return r;
 	int report;
 	pid_t child = fork_with_pipe(&report, err);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "engine/create-config.h"
 #include "engine/engine-internal.h"
 #include "engine/engine.h"
+#include "image/images.h"
 #include "image/manifest.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -283,26 +285,16 @@ static int joined_netns(struct engine *e, const char *mode, char **ret, struct v
 	return asprintf(ret, "/proc/%d/ns/net", rec->pid) < 0 ? vsl_error_errno(err, ENOMEM, "network") : 0;
 }
 
-int engine_network_setup(struct engine *e, const struct container_record *rec,
-                         const struct container_create *c, const struct image_config *image,
-                         char **ret_netns_path, struct vsl_error **err)
+static int wire(struct engine *e, struct engine_network_env *n, const struct container_record *rec,
+                const struct container_create *c, const struct image_config *image, const char *netns_path,
+                struct vsl_error **err)
 {
 	const char *mode = c->host.network_mode;
-	if (mode && strncmp(mode, "container:", 10) == 0)
-		return joined_netns(e, mode, ret_netns_path, err);
-	if (!has_own_network(c)) {
-		*ret_netns_path = NULL;
-		return 0;
-	}
 	const char *first =
 	    mode == NULL || *mode == '\0' || mode_is(mode, "default") ? NETWORK_DEFAULT : mode;
-
-	_cleanup_net_env_ struct engine_network_env *n = NULL;
-	int r = engine_network_env_open(e, &n, err);
-	if (r < 0)
-		return r;
 	network_gc(&n->env, container_exists, e);
 	containers_gc_runtime(e);
+	int r;
 
 	/* The mode's network first (it gets the default route and the ports), then the other endpoints. */
 	struct network_attach *attach = calloc(c->n_endpoints + 1, sizeof(*attach));
@@ -333,10 +325,100 @@ int engine_network_setup(struct engine *e, const struct container_record *rec,
 		                             .n_attach = na,
 		                             .ports = ports,
 		                             .n_ports = np};
-		r = network_sandbox_up(&n->env, &sb, ret_netns_path, err);
+		r = network_sandbox_wire(&n->env, &sb, netns_path, err);
 	}
 	free(attach);
 	free(ports);
+	return r;
+}
+
+int engine_network_setup(struct engine *e, const struct container_record *rec,
+                         const struct container_create *c, const struct image_config *image,
+                         bool wire_later, char **ret_netns_path, struct vsl_error **err)
+{
+	const char *mode = c->host.network_mode;
+	if (mode && strncmp(mode, "container:", 10) == 0)
+		return joined_netns(e, mode, ret_netns_path, err);
+	*ret_netns_path = NULL;
+	if (!has_own_network(c))
+		return 0;
+	_cleanup_net_env_ struct engine_network_env *n = NULL;
+	_cleanup_free_ char *path = NULL;
+	int r = engine_network_env_open(e, &n, err);
+	if (r < 0 || (r = network_sandbox_netns(&n->env, rec->id, &path, err)) < 0)
+		return r;
+	if (!wire_later && (r = wire(e, n, rec, c, image, path, err)) < 0) {
+		network_sandbox_down(&n->env, rec->id);
+		return r;
+	}
+	*ret_netns_path = TAKE_PTR(path);
+	return 0;
+}
+
+struct engine_network_wiring {
+	pthread_t thread;
+	struct engine *e;
+	const struct container_record *rec;
+	const struct container_create *c;
+	char *netns_path;
+	int r;
+	struct vsl_error *err;
+};
+
+static void *wire_thread(void *arg)
+{
+	struct engine_network_wiring *w = arg;
+	_cleanup_net_env_ struct engine_network_env *n = NULL;
+	_cleanup_image_config_ struct image_config *image = NULL; /* its exposed ports */
+	w->r = engine_network_env_open(w->e, &n, &w->err);
+	if (w->r >= 0)
+		w->r = images_get_config(w->e->images, w->rec->image_id, &image, &w->err);
+	if (w->r >= 0)
+		w->r = wire(w->e, n, w->rec, w->c, image, w->netns_path, &w->err);
+	return NULL;
+}
+
+int engine_network_wire_start(struct engine *e, const struct container_record *rec,
+                              const struct container_create *c, const char *netns_path,
+                              struct engine_network_wiring **ret, struct vsl_error **err)
+{
+	*ret = NULL;
+	if (!has_own_network(c))
+		return 0;
+	struct engine_network_wiring *w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return vsl_error_errno(err, ENOMEM, "network");
+	*w = (struct engine_network_wiring){.e = e, .rec = rec, .c = c, .netns_path = strdup(netns_path)};
+	if (w->netns_path == NULL) {
+		free(w);
+		return vsl_error_errno(err, ENOMEM, "network");
+	}
+	/* Signals stay with the thread that forwards them to the container. */
+	sigset_t all, saved;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &saved);
+	int r = pthread_create(&w->thread, NULL, wire_thread, w);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (r != 0) {
+		free(w->netns_path);
+		free(w);
+		return vsl_error_errno(err, r, "start a thread");
+	}
+	*ret = w;
+	return 0;
+}
+
+int engine_network_wire_join(struct engine_network_wiring *w, struct vsl_error **err)
+{
+	if (w == NULL)
+		return 0;
+	pthread_join(w->thread, NULL);
+	int r = w->r;
+	if (r < 0 && err && *err == NULL)
+		*err = TAKE_PTR(w->err);
+	vsl_error_free(w->err);
+	free(w->netns_path);
+	free(w);
 	return r;
 }
 

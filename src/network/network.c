@@ -801,32 +801,50 @@ void network_release(struct network_env *env, const char *container_id)
 		ipam_endpoint_remove(env->db, l.v[i]->network_id, container_id, NULL);
 }
 
-int network_sandbox_up(struct network_env *env, const struct network_sandbox *sb, char **ret_netns_path,
-                       struct vsl_error **err)
+int network_sandbox_netns(struct network_env *env, const char *container_id, char **ret_netns_path,
+                          struct vsl_error **err)
 {
 	if (mkdir(env->netns_dir, 0700) < 0 && errno != EEXIST)
 		return vsl_error_errno(err, errno, "create '%s'", env->netns_dir);
-	_cleanup_free_ char *path = netns_path(env, sb->container_id);
+	_cleanup_free_ char *path = netns_path(env, container_id);
 	if (path == NULL)
 		return vsl_error_errno(err, ENOMEM, "network");
 	/* A sandbox left by a crash of the container's last run. */
-	network_sandbox_down(env, sb->container_id);
+	network_sandbox_down(env, container_id);
 	int r = netns_create(path, err);
 	if (r < 0)
 		return r;
-	_cleanup_close_ int nsfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (nsfd < 0) {
-		r = vsl_error_errno(err, errno, "open '%s'", path);
+	*ret_netns_path = TAKE_PTR(path);
+	return 0;
+}
+
+int network_sandbox_up(struct network_env *env, const struct network_sandbox *sb, char **ret_netns_path,
+                       struct vsl_error **err)
+{
+	_cleanup_free_ char *path = NULL;
+	int r = network_sandbox_netns(env, sb->container_id, &path, err);
+	if (r < 0)
+		return r;
+	if ((r = network_sandbox_wire(env, sb, path, err)) < 0) {
 		netns_remove(path);
 		return r;
 	}
+	*ret_netns_path = TAKE_PTR(path);
+	return 0;
+}
+
+int network_sandbox_wire(struct network_env *env, const struct network_sandbox *sb, const char *path,
+                         struct vsl_error **err)
+{
+	int r = 0;
+	_cleanup_close_ int nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		return vsl_error_errno(err, errno, "open '%s'", path);
 	_cleanup_strv_ char **networks = NULL;
 	{
 		_cleanup_lock_ int lock = nat_lock(err);
-		if (lock < 0) {
-			netns_remove(path);
+		if (lock < 0)
 			return lock;
-		}
 		bool route = true;
 		for (size_t i = 0; i < sb->n_attach && r >= 0; i++) {
 			_cleanup_network_record_ struct network_record *net = NULL;
@@ -870,12 +888,9 @@ int network_sandbox_up(struct network_env *env, const struct network_sandbox *sb
 		if (r < 0)
 			unplumb_all(env, sb->container_id, NULL);
 	}
-	if (r < 0) {
-		netns_remove(path);
+	if (r < 0)
 		return r;
-	}
 	hosts_rewrite_around(env, sb->container_id, (const char *const *)networks, strv_length(networks));
-	*ret_netns_path = TAKE_PTR(path);
 	return 0;
 }
 

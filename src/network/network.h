@@ -119,6 +119,14 @@ struct network_sandbox {
  * On failure nothing of it is left. */
 int network_sandbox_up(struct network_env *env, const struct network_sandbox *sb, char **ret_netns_path,
                        struct vsl_error **err);
+/* The same in two steps, so that the wiring may overlap the container's own
+ * setup: the namespace alone (a leftover sandbox of the container is taken
+ * down first), then its links, addresses, routes and ports. A failed wiring
+ * takes back its links; network_sandbox_down() removes the rest. */
+int network_sandbox_netns(struct network_env *env, const char *container_id, char **ret_netns_path,
+                          struct vsl_error **err);
+int network_sandbox_wire(struct network_env *env, const struct network_sandbox *sb, const char *netns_path,
+                         struct vsl_error **err);
 /* Undoes network_sandbox_up (best effort, idempotent). */
 void network_sandbox_down(struct network_env *env, const char *container_id);
 /* network_sandbox_down, then the container's addresses are released. */

@@ -671,7 +671,8 @@ static int spawn_container(const struct rt_context *ctx, struct spawn *sp, struc
 	    .owner = getuid(),
 	};
 
-	if (ns_plan_open(&sp->ns, sp->config, err) < 0)
+	if (ns_plan_open(&sp->ns, sp->config, err) < 0 ||
+	    (o->before_clone && o->before_clone(o->userdata, err) < 0))
 		goto fail;
 	int r = ns_plan_enter(&sp->ns, sp->config, err);
 	int cloned = r < 0 ? -1 : clone_child(sp, err);

@@ -38,6 +38,11 @@ struct rt_create_opts {
 	 * (vessel records the pid before waiting). */
 	void (*on_started)(void *userdata, pid_t pid);
 	void *userdata;
+	/* Called before the runtime enters namespaces and clones the container's
+	 * init, which must happen single-threaded: where work done alongside the
+	 * create on a thread (vessel wires the network) is joined. A failure
+	 * fails the create. */
+	int (*before_clone)(void *userdata, struct vsl_error **err);
 	/* rt_run in the foreground with a terminal: the keys that detach
 	 * (Ctrl-P Ctrl-Q is "\x10\x11"), and who takes the running container
 	 * over then: on_detach gets the pty master and never returns. */
