@@ -234,7 +234,7 @@ struct started {
 	struct container_record *rec;
 	const struct container_create *c;
 	struct engine_network_wiring *wiring; /* joined once the init is cloned */
-	int detached_fd; /* tells the waiting parent "detached" (see run_detachable) */
+	int detached_fd;                      /* tells the waiting parent "detached" (see run_detachable) */
 	struct output_tee *tee;
 	int r;
 	struct vsl_error *err;

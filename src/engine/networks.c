@@ -333,8 +333,8 @@ static int wire(struct engine *e, struct engine_network_env *n, const struct con
 }
 
 int engine_network_setup(struct engine *e, const struct container_record *rec,
-                         const struct container_create *c, const struct image_config *image,
-                         bool wire_later, char **ret_netns_path, struct vsl_error **err)
+                         const struct container_create *c, const struct image_config *image, bool wire_later,
+                         char **ret_netns_path, struct vsl_error **err)
 {
 	const char *mode = c->host.network_mode;
 	if (mode && strncmp(mode, "container:", 10) == 0)
