@@ -37,8 +37,8 @@ struct network_env *engine_network_env_get(struct engine_network_env *n);
  * (*ret_netns_path its path); "container:X": X's namespace; host and none:
  * NULL. image may be NULL (its ExposedPorts serve -P). */
 int engine_network_setup(struct engine *e, const struct container_record *rec,
-                         const struct container_create *c, const struct image_config *image,
-                         bool wire_later, char **ret_netns_path, struct vsl_error **err);
+                         const struct container_create *c, const struct image_config *image, bool wire_later,
+                         char **ret_netns_path, struct vsl_error **err);
 /* After engine_network_setup(wire_later): wires the namespace made there
  * (nothing for a network that is not the container's own) on a thread of its
  * own, alongside the bundle's writing and the runtime's first steps. Until
