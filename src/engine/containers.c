@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,14 +116,9 @@ static char *run_path(struct engine *e, const char *id, const char *file)
 	return p;
 }
 
-/* Everything of a container but its record. Best effort: used on failure
- * paths and by rm, where a missing piece is not an error. c: its create
- * config, or NULL when not at hand. */
-static void remove_files(struct engine *e, const struct container_create *c, const char *id)
+/* A container's directories: its layer, logs and run files. */
+static void remove_dirs(struct engine *e, const char *id)
 {
-	struct rt_context ctx = runtime_ctx(e);
-	rt_delete(&ctx, id, true, NULL);
-	engine_network_release(e, c, id);
 	overlay_remove(e->root_dirfd, id, NULL);
 	_cleanup_close_ int dir = openat(e->root_dirfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir >= 0)
@@ -130,6 +126,61 @@ static void remove_files(struct engine *e, const struct container_create *c, con
 	_cleanup_close_ int run = open(e->containers_run, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (run >= 0)
 		rm_rf_at(run, id);
+}
+
+/* Everything of a container but its record and directories. */
+static void remove_state(struct engine *e, const struct container_create *c, const char *id)
+{
+	struct rt_context ctx = runtime_ctx(e);
+	rt_delete(&ctx, id, true, NULL);
+	engine_network_release(e, c, id);
+}
+
+/* Everything of a container but its record. Best effort: used on failure
+ * paths and by rm, where a missing piece is not an error. c: its create
+ * config, or NULL when not at hand. */
+static void remove_files(struct engine *e, const struct container_create *c, const char *id)
+{
+	remove_state(e, c, id);
+	remove_dirs(e, id);
+}
+
+/* The directories of a --rm run go on a thread (file system work alone) as
+ * soon as it exited, while the runtime and the database forget the container;
+ * joined before its record goes, which is always last. */
+struct dirs_removal {
+	struct engine *e;
+	const char *id;
+	pthread_t thread;
+	bool started;
+};
+
+static void *remove_dirs_thread(void *arg)
+{
+	struct dirs_removal *d = arg;
+	remove_dirs(d->e, d->id);
+	return NULL;
+}
+
+static void dirs_removal_start(struct dirs_removal *d)
+{
+	sigset_t all, saved;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &saved);
+	d->started = pthread_create(&d->thread, NULL, remove_dirs_thread, d) == 0;
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+}
+
+static int remove_run(struct engine *e, const struct container_create *c, const char *id,
+                      struct dirs_removal *d, struct vsl_error **err)
+{
+	remove_state(e, c, id);
+	volumes_remove_anonymous(e, id, NULL);
+	if (d->started)
+		pthread_join(d->thread, NULL);
+	else
+		remove_dirs(e, id);
+	return container_store_remove(e->db, id, err);
 }
 
 static bool name_taken(const char *name, void *userdata)
@@ -234,6 +285,7 @@ struct started {
 	struct container_record *rec;
 	const struct container_create *c;
 	struct engine_network_wiring *wiring; /* joined once the init is cloned */
+	struct dirs_removal *removal;         /* --rm: started once it exited */
 	int detached_fd;                      /* tells the waiting parent "detached" (see run_detachable) */
 	struct output_tee *tee;
 	int r;
@@ -343,6 +395,13 @@ static int before_clone(void *userdata, struct vsl_error **err)
 {
 	struct started *s = userdata;
 	return engine_network_wire_join(TAKE_PTR(s->wiring), err);
+}
+
+static void on_exited(void *userdata)
+{
+	struct started *s = userdata;
+	if (s->removal)
+		dirs_removal_start(s->removal);
 }
 
 static void on_started(void *userdata, pid_t pid)
@@ -471,7 +530,16 @@ int containers_run_attached(struct engine *e, const char *id, const char *detach
 			close(null);
 		}
 	}
-	struct started s = {.e = e, .rec = rec, .c = c, .wiring = wiring, .detached_fd = -1};
+	/* Early only when the init's exit ended every process of the container:
+	 * in a pid namespace of its own. */
+	struct dirs_removal d = {.e = e, .id = id};
+	bool own_pids = !(c->host.pid_mode && strcmp(c->host.pid_mode, "host") == 0);
+	struct started s = {.e = e,
+	                    .rec = rec,
+	                    .c = c,
+	                    .wiring = wiring,
+	                    .removal = c->host.auto_remove && own_pids ? &d : NULL,
+	                    .detached_fd = -1};
 	if (detachable && (r = run_detachable(&s.detached_fd, err)) < 0)
 		return r;
 	/* Kept containers keep their output for `logs`; a terminal is the user's alone. */
@@ -483,6 +551,7 @@ int containers_run_attached(struct engine *e, const char *id, const char *detach
 	                           .bundle = bundle,
 	                           .on_started = on_started,
 	                           .before_clone = before_clone,
+	                           .on_exited = on_exited,
 	                           .userdata = &s,
 	                           .detach_keys = detach_keys,
 	                           .on_detach = s.detached_fd >= 0 ? on_detach : NULL};
@@ -495,7 +564,8 @@ int containers_run_attached(struct engine *e, const char *id, const char *detach
 		close(saved_stdin);
 	}
 	vsl_error_free(s.err);
-	overlay_unmount(e->root_dirfd, id, NULL);
+	if (!d.started)
+		overlay_unmount(e->root_dirfd, id, NULL);
 	engine_network_teardown(e, c, id);
 	volumes_release(e, id);
 	if (r < 0) {
@@ -504,20 +574,15 @@ int containers_run_attached(struct engine *e, const char *id, const char *detach
 		rec->error = strdup(vsl_error_message(*err));
 		rec->state = rec->started_at ? CONTAINER_EXITED : CONTAINER_CREATED;
 		rec->exit_code = containers_start_failure_code(*err);
-		container_store_update(e->db, rec, NULL);
-		if (c->host.auto_remove) {
-			remove_files(e, c, id);
-			volumes_remove_anonymous(e, id, NULL);
-			container_store_remove(e->db, id, NULL);
-		}
+		if (c->host.auto_remove)
+			remove_run(e, c, id, &d, NULL);
+		else
+			container_store_update(e->db, rec, NULL);
 		return r;
 	}
 	*ret_status = status;
-	if (c->host.auto_remove) {
-		remove_files(e, c, id);
-		volumes_remove_anonymous(e, id, NULL);
-		return container_store_remove(e->db, id, err);
-	}
+	if (c->host.auto_remove)
+		return remove_run(e, c, id, &d, err);
 	return record_exit(e, rec, status, err);
 }
 

@@ -1074,6 +1074,8 @@ int rt_run(const struct rt_context *ctx, const struct rt_create_opts *o, bool de
 		o->on_detach(o->userdata, sp.master, sp.pid);
 	*ret_status = rt_forward_signals_until_exit(sp.pidfd);
 	sigprocmask(SIG_SETMASK, &saved, NULL);
+	if (o->on_exited)
+		o->on_exited(o->userdata);
 
 	/* Unless `delete --force` took it meanwhile (and the id was reused). */
 	struct stat ours, now;

@@ -43,6 +43,10 @@ struct rt_create_opts {
 	 * create on a thread (vessel wires the network) is joined. A failure
 	 * fails the create. */
 	int (*before_clone)(void *userdata, struct vsl_error **err);
+	/* rt_run in the foreground: called once the container's init has exited,
+	 * before the runtime removes its cgroups and state: the caller's own
+	 * cleanup may begin alongside. */
+	void (*on_exited)(void *userdata);
 	/* rt_run in the foreground with a terminal: the keys that detach
 	 * (Ctrl-P Ctrl-Q is "\x10\x11"), and who takes the running container
 	 * over then: on_detach gets the pty master and never returns. */
