@@ -54,6 +54,28 @@ def timed(cmd, env=None, timeout=300):
     return dt
 
 
+def cpu_idle_fraction(window=0.05):
+    """Share of all CPUs' time spent idle over the next `window` seconds."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return v[3] + v[4], sum(v)  # idle + iowait, total
+    i0, t0 = sample()
+    time.sleep(window)
+    i1, t1 = sample()
+    return (i1 - i0) / max(t1 - t0, 1)
+
+
+def quiesce(name=None, i=None, idle=0.9, timeout=2.0):
+    """Waits (at most `timeout` s) until the CPUs are nearly idle: what a peer
+    leaves running after its command returned (a daemon's cleanup, the kernel's
+    deferred work) is then not timed in the next peer's run. Used before every
+    run of every peer alike."""
+    end = time.monotonic() + timeout
+    while cpu_idle_fraction() < idle and time.monotonic() < end:
+        pass
+
+
 def interleaved(peers, n, warmup=0, before=None):
     """Runs each peer's `once(i)` (returns seconds) in rounds, peers interleaved so
     that drift of the machine hits all alike. A peer that fails is dropped with its

@@ -4,7 +4,9 @@ measured in the same run, each with its own temporary stores:
 1. `run --rm --network none busybox /bin/true`: vessel, Debian's docker.io and
    podman (the same busybox image, made offline by tests/system/images.py, written
    as a docker-archive by skopeo and loaded into each), and `crun run` of a prepared
-   bundle; interleaved rounds after a warm-up; medians and ratios; and the kernel's
+   bundle; interleaved rounds after a warm-up, each run once the CPUs are idle
+   (common.quiesce: no peer is timed with another's leftover work); medians and
+   ratios; and the kernel's
    floor (bench/floor.c), the least any engine's run costs on this machine.
 2. The first runs after a pull from a local docker-registry against the steady
    state: a run right after a pull should cost no more than any other.
@@ -23,7 +25,7 @@ import subprocess
 import time
 
 from common import (CRUN, Cleanup, Docker, Failed, HostPaths, Podman, Vessel, cgroups_named,
-                    check, helpers, interleaved, memory_of, ms, ratio, start_peers, table, timed)
+                    check, helpers, interleaved, memory_of, ms, quiesce, ratio, start_peers, table, timed)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IMAGE = "busybox:latest"
@@ -57,10 +59,10 @@ def bench_run(peers, bundle, crun_root, n, warmup):
             raise
 
     runs = [(p.name, engine_once(p)) for p in peers] + [("crun", crun_once)]
-    times, failed = interleaved(runs, n, warmup)
+    times, failed = interleaved(runs, n, warmup, before=quiesce)
     names = [name for name, _ in runs]
     med = table("run --rm --network none %s /bin/true: %d runs each after %d warm-up, "
-                "interleaved" % (IMAGE, n, warmup), names, times, failed)
+                "interleaved, each once the CPUs are idle" % (IMAGE, n, warmup), names, times, failed)
     ratio(med, "vessel", "crun", "   (goal <= 1.5)")
     for other in ("docker", "podman"):
         if other in med and "vessel" in med:

@@ -4,8 +4,9 @@
    "bridge" network on a subnet picked here, given through its config file),
    docker (its default bridge docker0 on a subnet picked here; --iptables=false,
    so the host's iptables are left alone) and podman (its default "podman"
-   network, in a network config dir of its own); medians and ratios. Goal:
-   vessel's median at most 20 ms.
+   network, in a network config dir of its own), interleaved, each run once
+   the CPUs are idle (common.quiesce); medians and ratios. Goal: vessel's
+   median at most 20 ms.
 2. TCP throughput from the host to a container over vessel's bridge against a
    veth pair made by hand (`ip` into a namespace of this bench): busybox
    `nc -l` in the container reads what `dd | busybox nc` sends from the host.
@@ -22,7 +23,7 @@ import random
 import subprocess
 import time
 
-from common import (Cleanup, Docker, Failed, Podman, Vessel, check, interleaved, ratio, start_peers, table,
+from common import (Cleanup, Docker, Failed, Podman, Vessel, check, interleaved, quiesce, ratio, start_peers, table,
                     timed)
 from containers import IMAGE, make_busybox
 
@@ -84,9 +85,10 @@ class DockerBridge(Docker):
 def bench_run(peers, n, warmup):
     times, failed = interleaved([(p.name, (lambda p: lambda i: timed(p.run_cmd(IMAGE, "/bin/true"),
                                                                       env=p.env))(p)) for p in peers],
-                                n, warmup)
-    med = table("run --rm %s /bin/true on the default bridge: %d runs each after %d warm-up"
-                % (IMAGE, n, warmup), [p.name for p in peers], times, failed)
+                                n, warmup, before=quiesce)
+    med = table("run --rm %s /bin/true on the default bridge: %d runs each after %d warm-up, "
+                "interleaved, each once the CPUs are idle" % (IMAGE, n, warmup), [p.name for p in peers],
+                times, failed)
     ratio(med, "vessel", "docker")
     ratio(med, "vessel", "podman")
     if "vessel" in med:
