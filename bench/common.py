@@ -66,11 +66,14 @@ def cpu_idle_fraction(window=0.05):
     return (i1 - i0) / max(t1 - t0, 1)
 
 
-def quiesce(name=None, i=None, idle=0.9, timeout=2.0):
-    """Waits (at most `timeout` s) until the CPUs are nearly idle: what a peer
-    leaves running after its command returned (a daemon's cleanup, the kernel's
-    deferred work) is then not timed in the next peer's run. Used before every
-    run of every peer alike."""
+def quiesce(name=None, i=None, idle=0.9, settle=0.2, timeout=2.0):
+    """Waits `settle` s, then (at most `timeout` s) until the CPUs are nearly
+    idle: what a peer leaves running after its command returned (a daemon's
+    cleanup, the kernel's deferred teardown of a network namespace, which
+    holds its locks while it waits for RCU and so does not show as CPU) is
+    then not timed in the next peer's run. Used before every run of every
+    peer alike."""
+    time.sleep(settle)
     end = time.monotonic() + timeout
     while cpu_idle_fraction() < idle and time.monotonic() < end:
         pass
