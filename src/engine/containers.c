@@ -390,6 +390,32 @@ static int record_exit(struct engine *e, struct container_record *rec, int statu
 	return container_store_update(e->db, rec, err);
 }
 
+/* After a foreground run, or its failure (r < 0) at any step: what the run
+ * made goes, and the record tells how it ended, or goes too with --rm. */
+static int run_ended(struct engine *e, struct container_record *rec, const struct container_create *c,
+                     struct dirs_removal *d, int r, int status, struct vsl_error **err)
+{
+	if (!d->started)
+		overlay_unmount(e->root_dirfd, rec->id, NULL);
+	engine_network_teardown(e, c, rec->id);
+	volumes_release(e, rec->id);
+	if (r < 0) {
+		/* Never started: Docker keeps it "created", with the error. */
+		free(rec->error);
+		rec->error = strdup(vsl_error_message(*err));
+		rec->state = rec->started_at ? CONTAINER_EXITED : CONTAINER_CREATED;
+		rec->exit_code = containers_start_failure_code(*err);
+		if (c->host.auto_remove)
+			remove_run(e, c, rec->id, d, NULL);
+		else
+			container_store_update(e->db, rec, NULL);
+		return r;
+	}
+	if (c->host.auto_remove)
+		return remove_run(e, c, rec->id, d, err);
+	return record_exit(e, rec, status, err);
+}
+
 /* The network was wired while the bundle was written and the runtime began. */
 static int before_clone(void *userdata, struct vsl_error **err)
 {
@@ -514,8 +540,9 @@ int containers_run_attached(struct engine *e, const char *id, const char *detach
 	bool detachable = c->tty && detach_keys && *detach_keys && isatty(STDIN_FILENO);
 	_cleanup_free_ char *bundle = NULL;
 	struct engine_network_wiring *wiring = NULL;
+	struct dirs_removal d = {.e = e, .id = id};
 	if ((r = prepare_bundle(e, rec, c, &bundle, detachable ? NULL : &wiring, err)) < 0)
-		return r;
+		return run_ended(e, rec, c, &d, r, 0, err);
 	/* The runtime keeps no state of a finished run; a leftover of a crash would block the id. */
 	struct rt_context ctx = runtime_ctx(e);
 	rt_delete(&ctx, id, true, NULL);
@@ -532,7 +559,6 @@ int containers_run_attached(struct engine *e, const char *id, const char *detach
 	}
 	/* Early only when the init's exit ended every process of the container:
 	 * in a pid namespace of its own. */
-	struct dirs_removal d = {.e = e, .id = id};
 	bool own_pids = !(c->host.pid_mode && strcmp(c->host.pid_mode, "host") == 0);
 	struct started s = {.e = e,
 	                    .rec = rec,
@@ -564,26 +590,9 @@ int containers_run_attached(struct engine *e, const char *id, const char *detach
 		close(saved_stdin);
 	}
 	vsl_error_free(s.err);
-	if (!d.started)
-		overlay_unmount(e->root_dirfd, id, NULL);
-	engine_network_teardown(e, c, id);
-	volumes_release(e, id);
-	if (r < 0) {
-		/* Never started: Docker keeps it "created", with the error. */
-		free(rec->error);
-		rec->error = strdup(vsl_error_message(*err));
-		rec->state = rec->started_at ? CONTAINER_EXITED : CONTAINER_CREATED;
-		rec->exit_code = containers_start_failure_code(*err);
-		if (c->host.auto_remove)
-			remove_run(e, c, id, &d, NULL);
-		else
-			container_store_update(e->db, rec, NULL);
-		return r;
-	}
-	*ret_status = status;
-	if (c->host.auto_remove)
-		return remove_run(e, c, id, &d, err);
-	return record_exit(e, rec, status, err);
+	if ((r = run_ended(e, rec, c, &d, r, status, err)) >= 0)
+		*ret_status = status;
+	return r;
 }
 
 int containers_start_failure_code(const struct vsl_error *err)

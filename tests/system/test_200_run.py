@@ -165,6 +165,19 @@ def test_bad_input_leaves_nothing(v):
     assert_nothing_left(v)
 
 
+def test_a_start_that_fails_leaves_nothing(v):
+    # The user is looked up when the container starts, once its root is
+    # mounted and its network namespace made: all of that goes again.
+    r = v.fails("run", "--rm", "-u", "nosuchuser", IMAGE, "true", code=125)
+    assert "unable to find user nosuchuser" in r.stderr
+    assert_nothing_left(v)
+    v.fails("run", "--name", "kept", "-u", "nosuchuser", IMAGE, "true", code=125)
+    assert v.ok("ps", "-a", "--format", "{{.Names}} {{.Status}}").stdout == "kept Created\n"
+    assert mounts_under(v.base) == []
+    v.ok("rm", "kept")
+    assert_nothing_left(v)
+
+
 def test_detached_lifecycle(v):
     cid = v.ok("run", "-d", "--name", "web", IMAGE, "sh", "-c",
                "echo started; trap 'echo bye; exit 0' TERM; while :; do sleep 0.1; done").stdout.strip()
