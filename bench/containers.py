@@ -109,7 +109,8 @@ def remove_image(peer, ref):
 
 
 def bench_after_pull(peers, registry_ref, steady, rounds):
-    """Per round and peer: rmi, pull, then three timed runs."""
+    """Per round and peer: rmi, pull, then three timed runs (each once the CPUs
+    are idle, as the steady runs they are compared with)."""
     res = {p.name: {"pull": [], 1: [], 2: [], 3: []} for p in peers}
     failed = {}
     for _ in range(rounds):
@@ -118,8 +119,10 @@ def bench_after_pull(peers, registry_ref, steady, rounds):
                 continue
             try:
                 remove_image(p, registry_ref)
+                quiesce()
                 res[p.name]["pull"].append(timed(p.pull_cmd(registry_ref), env=p.env))
                 for k in (1, 2, 3):
+                    quiesce()
                     res[p.name][k].append(timed(p.run_cmd(registry_ref, "/bin/true"), env=p.env))
             except (Failed, OSError, subprocess.TimeoutExpired) as e:
                 failed[p.name] = str(e)
