@@ -18,6 +18,7 @@
 #include "engine/attach.h"
 #include "engine/container-store.h"
 #include "engine/containers.h"
+#include "engine/create-config.h"
 #include "engine/engine.h"
 #include "engine/logs.h"
 #include "engine/volumes.h"
@@ -544,11 +545,15 @@ static json_t *container_json(struct engine *e, const struct container_record *r
 	char *name = NULL;
 	if (asprintf(&name, "/%s", rec->name) < 0)
 		name = NULL;
+	json_t *mounts = NULL;
+	_cleanup_container_create_ struct container_create *c = NULL;
+	if (containers_create_config(rec, &c, NULL) >= 0)
+		volumes_mount_points(e, rec->id, c, &mounts, NULL);
 	bool running = rec->state == CONTAINER_RUNNING || rec->state == CONTAINER_PAUSED;
 	json_t *j = json_pack(
 	    "{s:s, s:s, s:s, s:o, s:{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}, s:s, s:s+, "
 	    "s:s+, s:s+, s:s, "
-	    "s:s, s:i, s:s, s:s, s:o*, s:o, s:[]}",
+	    "s:s, s:i, s:s, s:s, s:o*, s:o, s:o}",
 	    "Id", rec->id, "Created", created ? created : "", "Path", path ? path : "", "Args", args, "State",
 	    "Status", container_state_name(rec->state), "Running", running, "Paused",
 	    rec->state == CONTAINER_PAUSED, "Restarting", rec->state == CONTAINER_RESTARTING, "OOMKilled",
@@ -557,7 +562,7 @@ static json_t *container_json(struct engine *e, const struct container_record *r
 	    "FinishedAt", finished ? finished : "", "Image", rec->image_id, "ResolvConfPath", dir,
 	    "/resolv.conf", "HostnamePath", dir, "/hostname", "HostsPath", dir, "/hosts", "LogPath", log,
 	    "Name", name ? name : "", "RestartCount", rec->restart_count, "Driver", "overlay2", "Platform",
-	    "linux", "HostConfig", host, "Config", body, "Mounts");
+	    "linux", "HostConfig", host, "Config", body, "Mounts", mounts ? mounts : json_array());
 	free(dir);
 	free(log);
 	free(name);

@@ -684,6 +684,67 @@ int volumes_attach(struct engine *e, const char *container_id, const struct cont
 	return r;
 }
 
+static int by_destination(const void *a, const void *b)
+{
+	return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "Destination")),
+	              json_string_value(json_object_get(*(json_t *const *)b, "Destination")));
+}
+
+int volumes_mount_points(struct engine *e, const char *container_id, const struct container_create *c,
+                         json_t **ret, struct vsl_error **err)
+{
+	struct create_mount_spec *specs = NULL;
+	size_t n_specs = 0, n_rows = 0;
+	struct volume_mount_record *rows = NULL;
+	int r = create_mounts_list(c, &specs, &n_specs, err);
+	if (r >= 0)
+		r = volume_store_mounts_of(e->db, container_id, &rows, &n_rows, err);
+	json_t **points = r >= 0 ? calloc(n_specs + n_rows + 1, sizeof(*points)) : NULL;
+	size_t n = 0;
+	if (r >= 0 && points == NULL)
+		r = vsl_error_errno(err, ENOMEM, "mounts");
+	/* Binds as given; volumes (anonymous ones named now) and --volumes-from binds as recorded. */
+	for (size_t i = 0; r >= 0 && i < n_specs; i++)
+		if (specs[i].kind == CREATE_MOUNT_BIND)
+			points[n++] = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "bind", "Source",
+			                        specs[i].source, "Destination", specs[i].destination, "Mode",
+			                        "", "RW", !specs[i].read_only, "Propagation",
+			                        specs[i].propagation ? specs[i].propagation : "rprivate");
+	for (size_t i = 0; r >= 0 && i < n_rows; i++) {
+		const struct volume_mount_record *m = &rows[i];
+		_cleanup_free_ char *data = m->volume ? volume_local_data_path(e->root, m->volume) : NULL;
+		if (m->volume && data)
+			points[n++] =
+			    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "volume", "Name",
+			              m->volume, "Source", data, "Destination", m->destination, "Driver",
+			              "local", "Mode", "", "RW", !m->read_only, "Propagation", "");
+		else if (m->source)
+			points[n++] = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "bind", "Source",
+			                        m->source, "Destination", m->destination, "Mode", "", "RW",
+			                        !m->read_only, "Propagation", "rprivate");
+	}
+	json_t *array = r >= 0 ? json_array() : NULL;
+	for (size_t i = 0; r >= 0 && i <= n; i++)
+		if (i == n ? array == NULL : points[i] == NULL)
+			r = vsl_error_errno(err, ENOMEM, "mounts");
+	if (r >= 0)
+		qsort(points, n, sizeof(*points), by_destination);
+	for (size_t i = 0; i < n; i++) {
+		if (r >= 0 && json_array_append(array, points[i]) < 0)
+			r = vsl_error_errno(err, ENOMEM, "mounts");
+		json_decref(points[i]);
+	}
+	free(points);
+	create_mount_specs_free(specs, n_specs);
+	volume_mount_list_free(rows, n_rows);
+	if (r < 0) {
+		json_decref(array);
+		return r;
+	}
+	*ret = array;
+	return 0;
+}
+
 void oci_spec_volumes_free(struct oci_spec_volume *v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++) {

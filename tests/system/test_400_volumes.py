@@ -239,6 +239,26 @@ def test_volumes_from_shares(v):
     v.ok("rm", "-f", "src")
 
 
+def test_inspect_lists_mounts(v, tmp_path):
+    v.ok("create", "--name", "mounter", "-v", "named:/data:ro", "-v", "%s:/host" % tmp_path, IMAGE, "true")
+    got = json.loads(v.ok("inspect", "mounter").stdout)[0]["Mounts"]
+    anon = [n for n in volume_names(v) if n != "named"]
+    assert len(anon) == 1  # the image's VOLUME /anon
+    assert got == [
+        {"Type": "volume", "Name": anon[0], "Source": data_dir(v, anon[0]), "Destination": "/anon",
+         "Driver": "local", "Mode": "", "RW": True, "Propagation": ""},
+        {"Type": "volume", "Name": "named", "Source": data_dir(v, "named"), "Destination": "/data",
+         "Driver": "local", "Mode": "", "RW": False, "Propagation": ""},
+        {"Type": "bind", "Source": str(tmp_path), "Destination": "/host", "Mode": "", "RW": True,
+         "Propagation": "rprivate"},
+    ]
+    v.ok("create", "--name", "sharer", "--volumes-from", "mounter", IMAGE, "true")
+    got = json.loads(v.ok("inspect", "sharer").stdout)[0]["Mounts"]
+    assert [(m["Type"], m["Destination"], m["RW"]) for m in got] == [
+        ("volume", "/anon", True), ("volume", "/data", False), ("bind", "/host", True)]
+    v.ok("rm", "-v", "mounter", "sharer")
+
+
 def test_data_survives_rm_f_and_monitor_kill(v):
     v.ok("run", "-d", "--name", "worker", "-v", "durable:/d", IMAGE, "sh", "-c", "echo 1 > /d/a; sleep 60")
     for _ in range(100):
