@@ -433,15 +433,19 @@ int containers_restart(struct engine *e, const char *name_or_id, int timeout, in
 {
 	_cleanup_free_ char *id = NULL;
 	int r = containers_resolve(e, name_or_id, &id, err);
-	if (r < 0 || (r = containers_stop(e, id, timeout, sig, err)) < 0)
+	if (r < 0)
 		return r;
+	containers_mark_restarting(e, id, true);
+	r = containers_stop(e, id, timeout, sig, err);
 	_cleanup_error_ struct vsl_error *start_err = NULL;
-	if ((r = containers_start(e, id, &start_err)) >= 0)
-		return 0;
+	if (r >= 0)
+		r = containers_start(e, id, &start_err);
+	containers_mark_restarting(e, id, false);
 	/* Its restart policy brought it back first: running again is what was asked. */
-	if (r == -EBUSY)
+	if (r >= 0 || r == -EBUSY)
 		return 0;
-	*err = TAKE_PTR(start_err);
+	if (start_err)
+		*err = TAKE_PTR(start_err);
 	return r;
 }
 

@@ -1028,8 +1028,29 @@ static bool restart_wanted(const struct container_create *c, const struct contai
 	return false;
 }
 
+#define RESTART_MARK "restarting"
+
+void containers_mark_restarting(struct engine *e, const char *id, bool on)
+{
+	_cleanup_free_ char *mark = run_path(e, id, RESTART_MARK);
+	if (mark && !on)
+		unlink(mark);
+	/* Not running (no run directory): its stop removes nothing anyway. */
+	int fd = mark && on ? open(mark, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
+	if (fd >= 0)
+		close(fd);
+}
+
+static bool take_restart_mark(struct engine *e, const char *id)
+{
+	_cleanup_free_ char *mark = run_path(e, id, RESTART_MARK);
+	return mark && unlink(mark) == 0;
+}
+
 int containers_cleanup(struct engine *e, const char *id, struct vsl_error **err)
 {
+	/* Taken before the exit is recorded, which `restart` waits for. */
+	bool restarting = take_restart_mark(e, id);
 	_cleanup_container_record_ struct container_record *rec = NULL;
 	int r = container_store_get(e->db, id, &rec, err);
 	if (r < 0)
@@ -1047,7 +1068,7 @@ int containers_cleanup(struct engine *e, const char *id, struct vsl_error **err)
 	bool stopped_by_user = rec->stop_requested;
 	if ((r = record_exit(e, rec, code, config_r < 0 ? NULL : err)) < 0 || (r = config_r) < 0)
 		return r;
-	if (c->host.auto_remove) {
+	if (c->host.auto_remove && !restarting) {
 		remove_files(e, c, id);
 		volumes_remove_anonymous(e, id, NULL);
 		return container_store_remove(e->db, id, err);

@@ -34,6 +34,11 @@ int containers_start(struct engine *e, const char *id, struct vsl_error **err);
  * the runtime state and the mount, then --rm or the restart policy. */
 int containers_cleanup(struct engine *e, const char *id, struct vsl_error **err);
 
+/* `restart` marks a running container first, so that its stop does not
+ * remove a --rm container (Docker's manual restart); the cleanup of that stop
+ * takes the mark, and `restart` clears it when done. */
+void containers_mark_restarting(struct engine *e, const char *id, bool on);
+
 /* Removes what the runtime still holds of containers that have no record
  * (a vessel killed between the two). */
 void containers_gc_runtime(struct engine *e);

@@ -29,8 +29,8 @@
 #endif
 
 #define ID_LEN 64
-/* "overlay/" + id + "/merged" and the like. */
-#define REL_MAX 96
+/* "overlay/" + id + "/work/work/incompat/volatile" and shorter ones. */
+#define REL_MAX 112
 /* Younger tmp- directories may belong to a creation still under way. */
 #define GC_MIN_AGE_SEC 60
 
@@ -398,6 +398,19 @@ int overlay_mount(int root_dirfd, const char *id, char *const *lowers, const str
 		}
 		empty_lowers[0] = empty;
 		lowers = empty_lowers;
+	}
+
+	/* A volatile layer mounted before (a --rm container restarted): the
+	 * kernel refuses it until its mark is gone, which is safe once the upper
+	 * file system is synced (Documentation/filesystems/overlayfs.rst). */
+	layer_rel(rel, id, "work/work/incompat/volatile");
+	if (o->volatile_ && faccessat(root_dirfd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		layer_rel(rel, id, "work/work");
+		_cleanup_close_ int workfd =
+		    openat(root_dirfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (workfd < 0 || syncfs(workfd) < 0 || rm_rf_at(workfd, "incompat") < 0)
+			return vsl_error_errno(err, errno ? errno : EIO,
+			                       "clear the volatile mark of container '%s'", id);
 	}
 
 	bool legacy = force_legacy || new_api_missing;

@@ -43,8 +43,8 @@ int overlay_create(int root_dirfd, const char *id, struct vsl_error **err);
 struct overlay_mount_opts {
 	bool read_only; /* `--read-only`: writes fail with EROFS */
 	/* No syncs to the upper filesystem (`--rm` containers): after a crash
-	 * the layer is unusable, and even after a clean unmount the kernel
-	 * refuses to mount it again, so only for layers mounted once. */
+	 * the layer is unusable. Mounting it again (a restart) first syncs the
+	 * file system and clears the kernel's mark of the last volatile mount. */
 	bool volatile_;
 	bool userxattr; /* rootless: overlay's xattrs in user.overlay.* */
 };

@@ -268,6 +268,16 @@ def test_restart_starts_it_again_under_its_name(v):
     assert inspect(v, "rr")["State"]["Running"]
 
 
+def test_restart_keeps_a_rm_container(v):
+    # As Docker's: --rm removes a container that exits, not one restarted;
+    # when it exits afterwards, it goes.
+    v.ok("run", "-d", "--rm", "--name", "rmr", IMAGE, "sleep", "1000")
+    assert v.ok("restart", "-t", "0", "rmr").stdout == "rmr\n"
+    assert inspect(v, "rmr")["State"]["Running"]
+    v.ok("stop", "-t", "0", "rmr")
+    wait_for(lambda: v.ok("ps", "-aq").stdout == "", what="the --rm container removed")
+
+
 # ---- rename ----
 
 def test_rename(v):
