@@ -435,12 +435,14 @@ int containers_restart(struct engine *e, const char *name_or_id, int timeout, in
 	int r = containers_resolve(e, name_or_id, &id, err);
 	if (r < 0)
 		return r;
+	/* The stop's cleanup took the mark before the stop returns; cleared before
+	 * the start, the new run's own exit is not mistaken for a restart. */
 	containers_mark_restarting(e, id, true);
 	r = containers_stop(e, id, timeout, sig, err);
+	containers_mark_restarting(e, id, false);
 	_cleanup_error_ struct vsl_error *start_err = NULL;
 	if (r >= 0)
 		r = containers_start(e, id, &start_err);
-	containers_mark_restarting(e, id, false);
 	/* Its restart policy brought it back first: running again is what was asked. */
 	if (r >= 0 || r == -EBUSY)
 		return 0;

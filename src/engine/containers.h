@@ -36,7 +36,7 @@ int containers_cleanup(struct engine *e, const char *id, struct vsl_error **err)
 
 /* `restart` marks a running container first, so that its stop does not
  * remove a --rm container (Docker's manual restart); the cleanup of that stop
- * takes the mark, and `restart` clears it when done. */
+ * takes the mark, and `restart` clears it before starting again. */
 void containers_mark_restarting(struct engine *e, const char *id, bool on);
 
 /* Removes what the runtime still holds of containers that have no record

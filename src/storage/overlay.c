@@ -408,9 +408,9 @@ int overlay_mount(int root_dirfd, const char *id, char *const *lowers, const str
 		layer_rel(rel, id, "work/work");
 		_cleanup_close_ int workfd =
 		    openat(root_dirfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (workfd < 0 || syncfs(workfd) < 0 || rm_rf_at(workfd, "incompat") < 0)
-			return vsl_error_errno(err, errno ? errno : EIO,
-			                       "clear the volatile mark of container '%s'", id);
+		int rr = workfd < 0 ? -errno : syncfs(workfd) < 0 ? -errno : rm_rf_at(workfd, "incompat");
+		if (rr < 0)
+			return vsl_error_errno(err, -rr, "clear the volatile mark of container '%s'", id);
 	}
 
 	bool legacy = force_legacy || new_api_missing;
