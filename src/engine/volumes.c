@@ -699,7 +699,7 @@ int volumes_mount_points(struct engine *e, const char *container_id, const struc
 	int r = create_mounts_list(c, &specs, &n_specs, err);
 	if (r >= 0)
 		r = volume_store_mounts_of(e->db, container_id, &rows, &n_rows, err);
-	json_t **points = r >= 0 ? calloc(n_specs + n_rows + 1, sizeof(*points)) : NULL;
+	json_t **points = r >= 0 ? calloc(n_specs + n_rows + c->host.n_mounts + 1, sizeof(*points)) : NULL;
 	size_t n = 0;
 	if (r >= 0 && points == NULL)
 		r = vsl_error_errno(err, ENOMEM, "mounts");
@@ -710,6 +710,17 @@ int volumes_mount_points(struct engine *e, const char *container_id, const struc
 			                        specs[i].source, "Destination", specs[i].destination, "Mode",
 			                        "", "RW", !specs[i].read_only, "Propagation",
 			                        specs[i].propagation ? specs[i].propagation : "rprivate");
+	/* A tmpfs of --mount is one of Docker's mount points; one of --tmpfs is not. */
+	for (size_t i = 0; r >= 0 && i < c->host.n_mounts; i++) {
+		const struct create_mount *m = &c->host.mounts[i];
+		_cleanup_free_ char *dest = m->type && strcmp(m->type, "tmpfs") == 0 && m->target
+		                                ? create_path_clean(m->target)
+		                                : NULL;
+		if (dest)
+			points[n++] = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "tmpfs", "Source",
+			                        "", "Destination", dest, "Mode", "", "RW", !m->read_only,
+			                        "Propagation", "");
+	}
 	for (size_t i = 0; r >= 0 && i < n_rows; i++) {
 		const struct volume_mount_record *m = &rows[i];
 		_cleanup_free_ char *data = m->volume ? volume_local_data_path(e->root, m->volume) : NULL;

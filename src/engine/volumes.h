@@ -76,8 +76,9 @@ int volumes_remove_anonymous(struct engine *e, const char *container_id, struct 
 
 void oci_spec_volumes_free(struct oci_spec_volume *v, size_t n);
 
-/* Docker's "Mounts" of `inspect`: the container's binds and volumes (its own
- * and those of --volumes-from), ordered by destination; *ret a JSON array. */
+/* Docker's "Mounts" of `inspect`: the container's binds, volumes (its own
+ * and those of --volumes-from) and tmpfs of --mount, ordered by destination;
+ * *ret a JSON array. */
 typedef struct json_t json_t;
 int volumes_mount_points(struct engine *e, const char *container_id, const struct container_create *c,
                          json_t **ret, struct vsl_error **err);

@@ -240,7 +240,9 @@ def test_volumes_from_shares(v):
 
 
 def test_inspect_lists_mounts(v, tmp_path):
-    v.ok("create", "--name", "mounter", "-v", "named:/data:ro", "-v", "%s:/host" % tmp_path, IMAGE, "true")
+    # A tmpfs of --mount is listed, as Docker does; one of --tmpfs is not.
+    v.ok("create", "--name", "mounter", "-v", "named:/data:ro", "-v", "%s:/host" % tmp_path,
+         "--mount", "type=tmpfs,dst=/scratch", "--tmpfs", "/other", IMAGE, "true")
     got = json.loads(v.ok("inspect", "mounter").stdout)[0]["Mounts"]
     anon = [n for n in volume_names(v) if n != "named"]
     assert len(anon) == 1  # the image's VOLUME /anon
@@ -251,6 +253,8 @@ def test_inspect_lists_mounts(v, tmp_path):
          "Driver": "local", "Mode": "", "RW": False, "Propagation": ""},
         {"Type": "bind", "Source": str(tmp_path), "Destination": "/host", "Mode": "", "RW": True,
          "Propagation": "rprivate"},
+        {"Type": "tmpfs", "Source": "", "Destination": "/scratch", "Mode": "", "RW": True,
+         "Propagation": ""},
     ]
     v.ok("create", "--name", "sharer", "--volumes-from", "mounter", IMAGE, "true")
     got = json.loads(v.ok("inspect", "sharer").stdout)[0]["Mounts"]
