@@ -96,6 +96,9 @@ struct cli_stop_args {
 extern const struct cli_flag cli_stop_flags[];
 /* What they ask for: *ret_timeout -1 and *ret_sig 0 for the container's own. */
 int cli_stop_parse(const struct cli_stop_args *a, int *ret_timeout, int *ret_sig, struct vsl_error **err);
+/* Docker's confirmation of prune and reset: "WARNING! <warning>" and the
+ * question on stdout; anything but y or yes (any case) on stdin is a no. */
+bool cli_confirm(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Runs fn on each argument in turn and prints the argument when fn succeeds,
  * as Docker's stop, rm, pause, ... do; an error is printed when it comes and
  * the others still run. Returns the exit code: 1 when any failed, else 0. */

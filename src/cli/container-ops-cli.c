@@ -460,19 +460,10 @@ static int cmd_prune(struct cli_ctx *ctx, void *opts, int argc, char **argv, str
 	struct prune_args *a = opts;
 	struct container_prune_filter f = {0};
 	int r = prune_filter(a->filters, &f, err);
-	if (r >= 0 && !a->force) {
-		printf("WARNING! This will remove all stopped containers.\nAre you sure you want to "
-		       "continue? [y/N] ");
-		fflush(stdout);
-		char answer[64] = "";
-		if (fgets(answer, sizeof(answer), stdin) == NULL)
-			answer[0] = '\0';
-		answer[strcspn(answer, "\r\n")] = '\0';
-		if (strcasecmp(answer, "y") != 0) {
-			strv_free(f.labels);
-			strv_free(f.not_labels);
-			return 0;
-		}
+	if (r >= 0 && !a->force && !cli_confirm("This will remove all stopped containers.")) {
+		strv_free(f.labels);
+		strv_free(f.not_labels);
+		return 0;
 	}
 	_cleanup_strv_ char **ids = NULL;
 	uint64_t space = 0;

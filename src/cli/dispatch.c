@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 #include "engine/engine.h"
@@ -137,6 +139,22 @@ int cli_parse_flags(const struct cli_flag *flags, bool stop_at_arg, const char *
 	}
 	*ret_optind = optind;
 	return -1;
+}
+
+bool cli_confirm(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	printf("WARNING! ");
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\nAre you sure you want to continue? [y/N] ");
+	fflush(stdout);
+	char line[64];
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return false;
+	line[strcspn(line, "\r\n")] = '\0';
+	return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
 }
 
 const struct cli_flag cli_stop_flags[] = {

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -537,18 +536,6 @@ static int prune_filters(char **filters, struct prune_opts *po, struct vsl_error
 	return 0;
 }
 
-/* Docker's confirmation: anything but y or yes (any case) is a no. */
-static bool confirm(const char *warning)
-{
-	printf("WARNING! %s\nAre you sure you want to continue? [y/N] ", warning);
-	fflush(stdout);
-	char line[64];
-	if (fgets(line, sizeof(line), stdin) == NULL)
-		return false;
-	line[strcspn(line, "\r\n")] = '\0';
-	return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
-}
-
 static int cmd_image_prune(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
 {
 	(void)argc, (void)argv;
@@ -556,8 +543,10 @@ static int cmd_image_prune(struct cli_ctx *ctx, void *opts, int argc, char **arg
 	struct prune_opts po = {.all = a->all, .in_use = engine_image_in_use, .userdata = ctx->engine};
 	int r = prune_filters(a->filters, &po, err);
 	if (r >= 0 && !a->force &&
-	    !confirm(a->all ? "This will remove all images without at least one container associated to them."
-	                    : "This will remove all dangling images."))
+	    !cli_confirm("%s", a->all
+	                           ? "This will remove all images without at least one container associated "
+	                             "to them."
+	                           : "This will remove all dangling images."))
 		goto out;
 	_cleanup_strv_ char **lines = NULL;
 	uint64_t reclaimed = 0;

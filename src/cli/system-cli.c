@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -251,19 +250,12 @@ static int cmd_reset(struct cli_ctx *ctx, void *opts, int argc, char **argv, str
 			    "network of '%s' and asks first, but there is no terminal "
 			    "to ask on: run it with -f (--force) to reset without asking",
 			    engine_root(ctx->engine));
-		printf("WARNING! This will remove everything of the root '%s':\n"
-		       "        - all containers\n"
-		       "        - all images\n"
-		       "        - all networks (the default bridge too)\n"
-		       "        - all volumes\n"
-		       "Are you sure you want to continue? [y/N] ",
-		       engine_root(ctx->engine));
-		fflush(stdout);
-		char line[64];
-		if (fgets(line, sizeof(line), stdin) == NULL)
-			return 0;
-		line[strcspn(line, "\r\n")] = '\0';
-		if (strcasecmp(line, "y") != 0 && strcasecmp(line, "yes") != 0)
+		if (!cli_confirm("This will remove everything of the root '%s':\n"
+		                 "        - all containers\n"
+		                 "        - all images\n"
+		                 "        - all networks (the default bridge too)\n"
+		                 "        - all volumes",
+		                 engine_root(ctx->engine)))
 			return 0;
 	}
 	return engine_system_reset(ctx->engine, err);

@@ -255,15 +255,9 @@ static int cmd_prune(struct cli_ctx *ctx, void *opts, int argc, char **argv, str
 	struct prune_args *a = opts;
 	if (a->filters && a->filters[0])
 		return vsl_error_set(err, "volume prune: --filter is not supported yet");
-	if (!a->force) {
-		fprintf(stderr,
-		        "WARNING! This will remove %s local volumes not used by at least one container.\n"
-		        "Are you sure you want to continue? [y/N] ",
-		        a->all ? "all" : "anonymous");
-		char answer[16] = "";
-		if (fgets(answer, sizeof(answer), stdin) == NULL || (answer[0] != 'y' && answer[0] != 'Y'))
-			return 0;
-	}
+	if (!a->force && !cli_confirm("This will remove %s local volumes not used by at least one container.",
+	                              a->all ? "all" : "anonymous"))
+		return 0;
 	_cleanup_strv_ char **gone = NULL;
 	uint64_t reclaimed = 0;
 	int r = volumes_prune(ctx->engine, a->all, &gone, &reclaimed, err);
