@@ -541,6 +541,7 @@ static int cmd_image_prune(struct cli_ctx *ctx, void *opts, int argc, char **arg
 	(void)argc, (void)argv;
 	struct prune_args *a = opts;
 	struct prune_opts po = {.all = a->all, .in_use = engine_image_in_use, .userdata = ctx->engine};
+	_cleanup_strv_ char **lines = NULL; /* before the goto: its cleanup runs at out */
 	int r = prune_filters(a->filters, &po, err);
 	if (r >= 0 && !a->force &&
 	    !cli_confirm("%s", a->all
@@ -548,7 +549,6 @@ static int cmd_image_prune(struct cli_ctx *ctx, void *opts, int argc, char **arg
 	                             "to them."
 	                           : "This will remove all dangling images."))
 		goto out;
-	_cleanup_strv_ char **lines = NULL;
 	uint64_t reclaimed = 0;
 	if (r >= 0)
 		r = images_prune(engine_images(ctx->engine), &po, &lines, &reclaimed, err);
