@@ -713,6 +713,17 @@ static void hybrid_tree(const char *unified_controllers)
 	          (const char *const[]){"cgroup.procs", "cgroup.kill", "hugetlb.2MB.max", NULL});
 }
 
+/* Limits on v1 controllers of the hybrid tree, and the writes they make. */
+static const struct oci_resources hybrid_limits = {
+    .memory = {.has_limit = true, .limit = 1048576},
+    .pids = {.has_limit = true, .limit = 64},
+};
+static const char *const hybrid_limit_writes[] = {
+    "/sys/fs/cgroup/memory/vessel/c1/memory.limit_in_bytes=1048576",
+    "/sys/fs/cgroup/pids/vessel/c1/pids.max=64",
+    NULL,
+};
+
 static void test_hybrid(void **state)
 {
 	(void)state;
@@ -720,20 +731,11 @@ static void test_hybrid(void **state)
 	_cleanup_cgroup_ struct cgroup *cg = NULL;
 	hybrid_tree("hugetlb\n");
 	assert_int_equal(open_fake(mi_hybrid, NULL, false, &cg, &err), 0);
-	struct oci_resources res = {0};
-	res.memory.has_limit = true;
-	res.memory.limit = 1048576;
-	res.pids.has_limit = true;
-	res.pids.limit = 64;
+	struct oci_resources res = hybrid_limits;
 	log_clear();
 	if (cgroup_create(cg, &res, &err) < 0)
 		fail_msg("%s", vsl_error_message(err));
-	static const char *const want[] = {
-	    "/sys/fs/cgroup/memory/vessel/c1/memory.limit_in_bytes=1048576",
-	    "/sys/fs/cgroup/pids/vessel/c1/pids.max=64",
-	    NULL,
-	};
-	expect_writes(want); /* cpuset already had values; the unified side only tracks */
+	expect_writes(hybrid_limit_writes); /* cpuset already had values; the unified side only tracks */
 	assert_true(exists("/sys/fs/cgroup/unified/vessel/c1"));
 	assert_int_equal(cgroup_unified_fd(cg), -1);
 
@@ -772,11 +774,7 @@ static void test_create_in_two_steps(void **state)
 	_cleanup_cgroup_ struct cgroup *cg = NULL;
 	hybrid_tree("hugetlb\n");
 	assert_int_equal(open_fake(mi_hybrid, NULL, false, &cg, &err), 0);
-	struct oci_resources res = {0};
-	res.memory.has_limit = true;
-	res.memory.limit = 1048576;
-	res.pids.has_limit = true;
-	res.pids.limit = 64;
+	struct oci_resources res = hybrid_limits;
 	log_clear();
 	if (cgroup_create_for_clone(cg, &res, &err) < 0)
 		fail_msg("%s", vsl_error_message(err));
@@ -786,12 +784,7 @@ static void test_create_in_two_steps(void **state)
 	close(fd);
 	if (cgroup_create_rest(cg, &res, &err) < 0)
 		fail_msg("%s", vsl_error_message(err));
-	static const char *const want[] = {
-	    "/sys/fs/cgroup/memory/vessel/c1/memory.limit_in_bytes=1048576",
-	    "/sys/fs/cgroup/pids/vessel/c1/pids.max=64",
-	    NULL,
-	};
-	expect_writes(want);
+	expect_writes(hybrid_limit_writes);
 
 	cgroup_free(TAKE_PTR(cg));
 	assert_int_equal(open_fake(mi_v1, NULL, false, &cg, &err), 0);
