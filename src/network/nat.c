@@ -289,19 +289,17 @@ int nat_network_add(const struct nat_network *n, struct vsl_error **err)
 	return n->subnet6 && *n->subnet6 ? network_add6(n, err) : 0;
 }
 
-int nat_network_remove(const char *network_id, struct vsl_error **err)
-{
-	int r = delete_rules_owner_net(network_id, err);
-	if (r < 0 || (r = drop_table_if_empty(TABLE, err)) < 0)
-		return r;
-	return drop_table_if_empty(TABLE6, err);
-}
-
-/* Whether owner is one of owners (NULL-terminated). */
 int nat_remove_owners(const char *const *owners, struct vsl_error **err)
 {
 	int r = delete_owned(TABLE, owners, true, err);
 	return r < 0 ? r : delete_owned(TABLE6, owners, true, err);
+}
+
+int nat_network_remove(const char *network_id, struct vsl_error **err)
+{
+	char owner[128];
+	snprintf(owner, sizeof(owner), "net:%s", network_id);
+	return nat_remove_owners((const char *const[]){owner, NULL}, err);
 }
 
 int nat_ports_add(const char *container_id, const struct nat_port *ports, size_t n, struct vsl_error **err)

@@ -1118,6 +1118,22 @@ int network_prune(struct network_env *env, char ***ret, struct vsl_error **err)
 	return 0;
 }
 
+/* The namespaces of containers that keep(userdata, id) does not keep (NULL: all). */
+static void remove_namespaces(struct network_env *env, bool (*keep)(void *userdata, const char *container_id),
+                              void *userdata)
+{
+	_cleanup_closedir_ DIR *d = opendir(env->netns_dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || (keep && keep(userdata, de->d_name)))
+			continue;
+		_cleanup_free_ char *path = netns_path(env, de->d_name);
+		log_debug("network: removing the namespace of %.12s", de->d_name);
+		if (path)
+			netns_remove(path);
+	}
+}
+
 void network_gc(struct network_env *env, bool (*exists)(void *userdata, const char *container_id),
                 void *userdata)
 {
@@ -1131,37 +1147,28 @@ void network_gc(struct network_env *env, bool (*exists)(void *userdata, const ch
 		network_release(env, l.v[i]->container_id);
 	}
 	/* A namespace made just before a crash, before any endpoint was recorded. */
-	_cleanup_closedir_ DIR *d = opendir(env->netns_dir);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.' || exists(userdata, de->d_name))
-			continue;
-		_cleanup_free_ char *path = netns_path(env, de->d_name);
-		log_debug("network: removing the namespace of %.12s left behind", de->d_name);
-		if (path)
-			netns_remove(path);
-	}
+	remove_namespaces(env, exists, userdata);
 }
 
-/* Every rule owner of this root that the database still knows of. */
+/* Every rule owner of this root that the database still knows of: its
+ * networks, and the containers with endpoints (eps) or ports. */
 static int reset_owners(struct network_env *env, const struct network_record *const *nets, size_t n_nets,
-                        char ***ret, struct vsl_error **err)
+                        const struct ep_list *eps, char ***ret, struct vsl_error **err)
 {
 	_cleanup_strv_ char **owners = NULL;
-	_cleanup_ep_list_ struct ep_list l = {0};
 	_cleanup_free_ struct port_record *p = NULL;
 	size_t np = 0;
-	int r = ipam_endpoint_list(env->db, NULL, NULL, &l.v, &l.n, err);
-	if (r < 0 || (r = ipam_port_list(env->db, NULL, &p, &np, err)) < 0)
+	int r = ipam_port_list(env->db, NULL, &p, &np, err);
+	if (r < 0)
 		return r;
 	char owner[128];
 	for (size_t i = 0; i < n_nets && r >= 0; i++) {
 		snprintf(owner, sizeof(owner), "net:%s", nets[i]->id);
 		r = strv_append(&owners, owner);
 	}
-	for (size_t i = 0; i < l.n + np && r >= 0; i++) {
+	for (size_t i = 0; i < eps->n + np && r >= 0; i++) {
 		snprintf(owner, sizeof(owner), "ctr:%s",
-		         i < l.n ? l.v[i]->container_id : p[i - l.n].container_id);
+		         i < eps->n ? eps->v[i]->container_id : p[i - eps->n].container_id);
 		if (!strv_contains(owners, owner))
 			r = strv_append(&owners, owner);
 	}
@@ -1180,7 +1187,9 @@ int network_reset(struct network_env *env, struct vsl_error **err)
 	if (r < 0)
 		return r;
 	_cleanup_strv_ char **owners = NULL;
-	if ((r = reset_owners(env, (const struct network_record *const *)nets, n, &owners, err)) < 0) {
+	_cleanup_ep_list_ struct ep_list l = {0};
+	if ((r = ipam_endpoint_list(env->db, NULL, NULL, &l.v, &l.n, err)) < 0 ||
+	    (r = reset_owners(env, (const struct network_record *const *)nets, n, &l, &owners, err)) < 0) {
 		network_records_free(nets, n);
 		return r;
 	}
@@ -1191,13 +1200,11 @@ int network_reset(struct network_env *env, struct vsl_error **err)
 			return lock;
 		}
 		/* What containers left (the engine removed them before): veths, namespaces. */
-		_cleanup_ep_list_ struct ep_list l = {0};
-		if (ipam_endpoint_list(env->db, NULL, NULL, &l.v, &l.n, NULL) >= 0)
-			for (size_t i = 0; i < l.n; i++) {
-				char veth[16];
-				veth_name(veth, l.v[i]->container_id, l.v[i]->network_id);
-				nl_link_delete(veth, NULL);
-			}
+		for (size_t i = 0; i < l.n; i++) {
+			char veth[16];
+			veth_name(veth, l.v[i]->container_id, l.v[i]->network_id);
+			nl_link_delete(veth, NULL);
+		}
 		for (size_t i = 0; i < n; i++)
 			if (is_bridge(nets[i]) && *nets[i]->bridge)
 				nl_link_delete(nets[i]->bridge, NULL);
@@ -1206,13 +1213,7 @@ int network_reset(struct network_env *env, struct vsl_error **err)
 			nl_link_delete(env->default_bridge, NULL);
 		r = nat_remove_owners((const char *const *)owners, err);
 	}
-	_cleanup_closedir_ DIR *d = opendir(env->netns_dir);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		_cleanup_free_ char *path = NULL;
-		if (de->d_name[0] != '.' && (path = netns_path(env, de->d_name)))
-			netns_remove(path);
-	}
+	remove_namespaces(env, NULL, NULL);
 	if (r >= 0)
 		r = ipam_reset(env->db, err);
 	network_records_free(nets, n);
