@@ -94,8 +94,11 @@ struct cli_stop_args {
 	const char *signal;
 };
 extern const struct cli_flag cli_stop_flags[];
-/* What they ask for: *ret_timeout -1 and *ret_sig 0 for the container's own. */
-int cli_stop_parse(const struct cli_stop_args *a, int *ret_timeout, int *ret_sig, struct vsl_error **err);
+/* What they ask for: timeout -1 and sig 0 for the container's own. */
+struct cli_stop_request {
+	int timeout, sig;
+};
+int cli_stop_parse(const struct cli_stop_args *a, struct cli_stop_request *ret, struct vsl_error **err);
 /* Docker's confirmation of prune and reset: "WARNING! <warning>" and the
  * question on stdout; anything but y or yes (any case) on stdin is a no. */
 bool cli_confirm(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -156,20 +156,16 @@ static int cmd_start(struct cli_ctx *ctx, void *opts, int argc, char **argv, str
 	return cli_each(ctx, argc, argv, do_start, NULL);
 }
 
-struct stop_request {
-	int timeout, sig;
-};
-
 static int do_stop(struct engine *e, const char *name, const void *arg, struct vsl_error **err)
 {
-	const struct stop_request *q = arg;
+	const struct cli_stop_request *q = arg;
 	return containers_stop(e, name, q->timeout, q->sig, err);
 }
 
 static int cmd_stop(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
 {
-	struct stop_request q;
-	if (cli_stop_parse(opts, &q.timeout, &q.sig, err) < 0)
+	struct cli_stop_request q;
+	if (cli_stop_parse(opts, &q, err) < 0)
 		return -EINVAL;
 	return cli_each(ctx, argc, argv, do_stop, &q);
 }

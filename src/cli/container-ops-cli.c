@@ -386,20 +386,16 @@ static int cmd_unpause(struct cli_ctx *ctx, void *opts, int argc, char **argv, s
 	return cli_each(ctx, argc, argv, do_unpause, NULL);
 }
 
-struct restart_request {
-	int timeout, sig;
-};
-
 static int do_restart(struct engine *e, const char *name, const void *arg, struct vsl_error **err)
 {
-	const struct restart_request *q = arg;
+	const struct cli_stop_request *q = arg;
 	return containers_restart(e, name, q->timeout, q->sig, err);
 }
 
 static int cmd_restart(struct cli_ctx *ctx, void *opts, int argc, char **argv, struct vsl_error **err)
 {
-	struct restart_request q;
-	if (cli_stop_parse(opts, &q.timeout, &q.sig, err) < 0)
+	struct cli_stop_request q;
+	if (cli_stop_parse(opts, &q, err) < 0)
 		return -EINVAL;
 	return cli_each(ctx, argc, argv, do_restart, &q);
 }

@@ -163,10 +163,9 @@ const struct cli_flag cli_stop_flags[] = {
     CLI_END,
 };
 
-int cli_stop_parse(const struct cli_stop_args *a, int *ret_timeout, int *ret_sig, struct vsl_error **err)
+int cli_stop_parse(const struct cli_stop_args *a, struct cli_stop_request *ret, struct vsl_error **err)
 {
-	*ret_timeout = -1;
-	*ret_sig = 0;
+	*ret = (struct cli_stop_request){.timeout = -1, .sig = 0};
 	if (a->time) {
 		char *end;
 		errno = 0;
@@ -174,9 +173,9 @@ int cli_stop_parse(const struct cli_stop_args *a, int *ret_timeout, int *ret_sig
 		if (*end || end == a->time || errno || t < INT_MIN || t > INT_MAX)
 			return vsl_error_set_code(err, EINVAL,
 			                          "invalid argument \"%s\" for \"-t, --time\" flag", a->time);
-		*ret_timeout = (int)t;
+		ret->timeout = (int)t;
 	}
-	if (a->signal && (*ret_sig = signal_parse(a->signal)) < 0)
+	if (a->signal && (ret->sig = signal_parse(a->signal)) < 0)
 		return vsl_error_set_code(err, EINVAL, "invalid signal: %s", a->signal);
 	return 0;
 }
