@@ -56,6 +56,7 @@
 #include "util/random.h"
 #include "util/signal-name.h"
 #include "util/strv.h"
+#include "util/thread.h"
 
 #define CONTAINER_LOG        "container.log"
 #define DEFAULT_STOP_TIMEOUT 10
@@ -164,13 +165,11 @@ static void *remove_dirs_thread(void *arg)
 
 static void dirs_removal_start(struct dirs_removal *d)
 {
-	sigset_t all, saved;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &saved);
-	d->started = pthread_create(&d->thread, NULL, remove_dirs_thread, d) == 0;
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	d->started = thread_start(&d->thread, remove_dirs_thread, d) == 0;
 }
 
+/* A --rm container goes: its state, anonymous volumes and directories (on
+ * d's thread if that started), then its record. */
 static int remove_run(struct engine *e, const struct container_create *c, const char *id,
                       struct dirs_removal *d, struct vsl_error **err)
 {
@@ -1033,10 +1032,14 @@ static bool restart_wanted(const struct container_create *c, const struct contai
 void containers_mark_restarting(struct engine *e, const char *id, bool on)
 {
 	_cleanup_free_ char *mark = run_path(e, id, RESTART_MARK);
-	if (mark && !on)
+	if (mark == NULL)
+		return;
+	if (!on) {
 		unlink(mark);
+		return;
+	}
 	/* Not running (no run directory): its stop removes nothing anyway. */
-	int fd = mark && on ? open(mark, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
+	int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd >= 0)
 		close(fd);
 }
@@ -1068,11 +1071,8 @@ int containers_cleanup(struct engine *e, const char *id, struct vsl_error **err)
 	bool stopped_by_user = rec->stop_requested;
 	if ((r = record_exit(e, rec, code, config_r < 0 ? NULL : err)) < 0 || (r = config_r) < 0)
 		return r;
-	if (c->host.auto_remove && !restarting) {
-		remove_files(e, c, id);
-		volumes_remove_anonymous(e, id, NULL);
-		return container_store_remove(e->db, id, err);
-	}
+	if (c->host.auto_remove && !restarting)
+		return remove_run(e, c, id, &(struct dirs_removal){.e = e, .id = id}, err);
 	if (!stopped_by_user && restart_wanted(c, rec)) {
 		/* "restarting" until it runs again: never seen as exited in between. */
 		rec->restart_count++;

@@ -22,6 +22,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/strv.h"
+#include "util/thread.h"
 
 #define CONFIG_MAX (1u << 20)
 
@@ -393,12 +394,7 @@ int engine_network_wire_start(struct engine *e, const struct container_record *r
 		free(w);
 		return vsl_error_errno(err, ENOMEM, "network");
 	}
-	/* Signals stay with the thread that forwards them to the container. */
-	sigset_t all, saved;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &saved);
-	int r = pthread_create(&w->thread, NULL, wire_thread, w);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	int r = thread_start(&w->thread, wire_thread, w);
 	if (r != 0) {
 		free(w->netns_path);
 		free(w);
