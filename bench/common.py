@@ -266,7 +266,8 @@ class Vessel:
         self.bin = os.path.join(build, "vessel")
         self.base = base
         self.root = os.path.join(base, "root")
-        # As by default (/run/vessel) and as podman's: the runroot on a tmpfs.
+        # As by default (/run/vessel) and as podman's: the runroot under /run (a tmpfs on
+        # most hosts, though not on every VM).
         self.runroot = tempfile.mkdtemp(prefix="vbv-", dir="/run" if os.path.isdir("/run")
                                         else None)
         self.env = dict(os.environ)

@@ -353,8 +353,7 @@ static int prepare_bundle(struct engine *e, const struct container_record *rec,
 	 * here until the join, the database is the wiring thread's. */
 	_cleanup_free_ char *netns = NULL;
 	struct engine_network_wiring *wiring = NULL;
-	if ((r = engine_network_setup(e, rec, c, image, ret_wiring != NULL, &netns, err)) >= 0 && ret_wiring)
-		r = engine_network_wire_start(e, rec, c, netns, &wiring, err);
+	r = engine_network_setup(e, rec, c, image, ret_wiring ? &wiring : NULL, &netns, err);
 	in.ns_paths[NS_NETWORK] = netns;
 	_cleanup_free_ char *json = NULL;
 	if (r >= 0)

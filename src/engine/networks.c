@@ -333,29 +333,6 @@ static int wire(struct engine *e, struct engine_network_env *n, const struct con
 	return r;
 }
 
-int engine_network_setup(struct engine *e, const struct container_record *rec,
-                         const struct container_create *c, const struct image_config *image, bool wire_later,
-                         char **ret_netns_path, struct vsl_error **err)
-{
-	const char *mode = c->host.network_mode;
-	if (mode && strncmp(mode, "container:", 10) == 0)
-		return joined_netns(e, mode, ret_netns_path, err);
-	*ret_netns_path = NULL;
-	if (!has_own_network(c))
-		return 0;
-	_cleanup_net_env_ struct engine_network_env *n = NULL;
-	_cleanup_free_ char *path = NULL;
-	int r = engine_network_env_open(e, &n, err);
-	if (r < 0 || (r = network_sandbox_netns(&n->env, rec->id, &path, err)) < 0)
-		return r;
-	if (!wire_later && (r = wire(e, n, rec, c, image, path, err)) < 0) {
-		network_sandbox_down(&n->env, rec->id);
-		return r;
-	}
-	*ret_netns_path = TAKE_PTR(path);
-	return 0;
-}
-
 struct engine_network_wiring {
 	pthread_t thread;
 	struct engine *e;
@@ -379,21 +356,17 @@ static void *wire_thread(void *arg)
 	return NULL;
 }
 
-int engine_network_wire_start(struct engine *e, const struct container_record *rec,
-                              const struct container_create *c, const char *netns_path,
-                              struct engine_network_wiring **ret, struct vsl_error **err)
+static int wire_start(struct engine *e, const struct container_record *rec, const struct container_create *c,
+                      const char *netns_path, struct engine_network_wiring **ret, struct vsl_error **err)
 {
-	*ret = NULL;
-	if (!has_own_network(c))
-		return 0;
 	struct engine_network_wiring *w = calloc(1, sizeof(*w));
-	if (w == NULL)
-		return vsl_error_errno(err, ENOMEM, "network");
-	*w = (struct engine_network_wiring){.e = e, .rec = rec, .c = c, .netns_path = strdup(netns_path)};
-	if (w->netns_path == NULL) {
+	if (w == NULL || (w->netns_path = strdup(netns_path)) == NULL) {
 		free(w);
 		return vsl_error_errno(err, ENOMEM, "network");
 	}
+	w->e = e;
+	w->rec = rec;
+	w->c = c;
 	int r = thread_start(&w->thread, wire_thread, w);
 	if (r != 0) {
 		free(w->netns_path);
@@ -401,6 +374,33 @@ int engine_network_wire_start(struct engine *e, const struct container_record *r
 		return vsl_error_errno(err, r, "start a thread");
 	}
 	*ret = w;
+	return 0;
+}
+
+int engine_network_setup(struct engine *e, const struct container_record *rec,
+                         const struct container_create *c, const struct image_config *image,
+                         struct engine_network_wiring **ret_wiring, char **ret_netns_path,
+                         struct vsl_error **err)
+{
+	if (ret_wiring)
+		*ret_wiring = NULL;
+	const char *mode = c->host.network_mode;
+	if (mode && strncmp(mode, "container:", 10) == 0)
+		return joined_netns(e, mode, ret_netns_path, err);
+	*ret_netns_path = NULL;
+	if (!has_own_network(c))
+		return 0;
+	_cleanup_net_env_ struct engine_network_env *n = NULL;
+	_cleanup_free_ char *path = NULL;
+	int r = engine_network_env_open(e, &n, err);
+	if (r < 0 || (r = network_sandbox_netns(&n->env, rec->id, &path, err)) < 0)
+		return r;
+	r = ret_wiring ? wire_start(e, rec, c, path, ret_wiring, err) : wire(e, n, rec, c, image, path, err);
+	if (r < 0) {
+		network_sandbox_down(&n->env, rec->id);
+		return r;
+	}
+	*ret_netns_path = TAKE_PTR(path);
 	return 0;
 }
 

@@ -4,7 +4,8 @@
  * containers.c calls three hooks:
  *     engine_network_setup()     before the runtime creates the container:
  *                                the netns path the runtime joins (or NULL),
- *                                wired then or by engine_network_wire()
+ *                                wired then or on a thread (joined by
+ *                                engine_network_wire_join())
  *     engine_network_teardown()  when it stopped: links, rules, ports go
  *     engine_network_release()   when it is removed: its addresses go too
  * and the CLI calls the rest.
@@ -35,20 +36,19 @@ struct network_env *engine_network_env_get(struct engine_network_env *n);
 
 /* For NetworkMode bridge/default/a user network: the sandbox, made now
  * (*ret_netns_path its path); "container:X": X's namespace; host and none:
- * NULL. image may be NULL (its ExposedPorts serve -P). */
-int engine_network_setup(struct engine *e, const struct container_record *rec,
-                         const struct container_create *c, const struct image_config *image, bool wire_later,
-                         char **ret_netns_path, struct vsl_error **err);
-/* After engine_network_setup(wire_later): wires the namespace made there
- * (nothing for a network that is not the container's own) on a thread of its
- * own, alongside the bundle's writing and the runtime's first steps. Until
+ * NULL. image may be NULL (its ExposedPorts serve -P).
+ *
+ * With ret_wiring, only the namespace is made now and it is wired on a
+ * thread (*ret_wiring NULL when there is nothing to wire), alongside the
+ * bundle's writing and the runtime's first steps. Until
  * engine_network_wire_join() (rt_create_opts.before_clone: the clone must see
  * one thread), that thread alone uses the engine's database, and the process
  * does not fork. The join frees w; joining NULL returns 0. */
 struct engine_network_wiring;
-int engine_network_wire_start(struct engine *e, const struct container_record *rec,
-                              const struct container_create *c, const char *netns_path,
-                              struct engine_network_wiring **ret, struct vsl_error **err);
+int engine_network_setup(struct engine *e, const struct container_record *rec,
+                         const struct container_create *c, const struct image_config *image,
+                         struct engine_network_wiring **ret_wiring, char **ret_netns_path,
+                         struct vsl_error **err);
 int engine_network_wire_join(struct engine_network_wiring *w, struct vsl_error **err);
 /* c: the container's create config; one whose network is the host's, none
  * or another container's has nothing to take down, and no database is read.
